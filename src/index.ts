@@ -1,0 +1,15 @@
+/**
+ * rxmux: many bidirectional channels over one carrier, yamux wire-compatible, as RxJS observables.
+ * Runs in Node and in browsers (no Node built-ins here; see `rxmux/node` for sockets).
+ */
+export { createSession, multiplex } from './session/session.js';
+export type { AcceptOptions, IncomingChannel, OpenOptions, Session, SessionEnd, SessionStats } from './session/session.js';
+export type { OverflowStrategy, SessionOptions } from './session/options.js';
+export { DEFAULTS as SESSION_DEFAULTS } from './session/options.js';
+export type { ByteSource, Channel, ChannelEnd, ChannelState, ChannelStats, SendOptions } from './channel/channel.js';
+export type { Carrier } from './carrier.js';
+export { MuxError, MuxErrorCodes, isMuxError } from './errors.js';
+export type { MuxErrorCode, MuxErrorDetails } from './errors.js';
+export * from './frame/index.js';
+export * from './carriers/index.js';
+export { toBytes, utf8 } from './util/bytes.js';

@@ -1,0 +1,1 @@
+export * from './carriers/node-socket.js';

@@ -1,0 +1,135 @@
+import { asyncScheduler, type SchedulerLike } from 'rxjs';
+import { MuxError } from '../errors.js';
+import { INITIAL_WINDOW, MAX_U32 } from '../frame/constants.js';
+
+/** What a push-only source does when it outruns a channel's high-water mark. */
+export type OverflowStrategy = 'error' | 'dropping' | 'sliding';
+
+/**
+ * Session options. Sizes are in bytes, times in milliseconds of the session's scheduler.
+ * Only `role` is required.
+ */
+export interface SessionOptions {
+  /** `client` opens odd stream ids (1, 3, …), `server` even ones (2, 4, …). The two ends must differ. Required. */
+  role: 'client' | 'server';
+  /**
+   * Wire profile. `rxmux` (default) adds open metadata, accept replies, reject and reset reasons on top of yamux
+   * framing, and must be used on both ends. `yamux` puts plain yamux on the wire, for any yamux peer.
+   */
+  profile?: 'rxmux' | 'yamux';
+  /** Scheduler for every timer and clock reading. Default `asyncScheduler`; pass a `TestScheduler` for virtual time. */
+  scheduler?: SchedulerLike;
+  /** Receive window announced for each new channel, in bytes. Default 262144 (256 KiB, the yamux initial window); larger values are granted with a WindowUpdate on open/accept. */
+  receiveWindow?: number;
+  /** Ceiling for receive-window auto-tuning, in bytes. Default 16777216 (16 MiB). Set equal to `receiveWindow` to turn tuning off. */
+  maxReceiveWindow?: number;
+  /** Session-wide receive budget in bytes: while the bytes buffered across all channels reach it, no channel grants more credit. Default 67108864 (64 MiB). */
+  receiveBudget?: number;
+  /** Largest Data payload this side sends, in bytes. Default 16384 (16 KiB). */
+  maxFrameSize?: number;
+  /** Bytes a channel may hold queued for sending before writes wait. Default 262144 (256 KiB). */
+  highWaterMark?: number;
+  /** Default overflow strategy for push-only (Observable) sources. Default `error`. */
+  overflow?: OverflowStrategy;
+  /** Bytes a channel may send per round of the fair writer (times its weight). Default 16384 (16 KiB). */
+  quantum?: number;
+  /** Largest batch of bytes handed to the carrier in one write. Default 131072 (128 KiB). */
+  writeBatchSize?: number;
+  /** Send keep-alive pings. Default true. */
+  keepAlive?: boolean;
+  /** Time between keep-alive pings, in ms. Default 30000. */
+  keepAliveInterval?: number;
+  /** Time the peer has to send anything after a keep-alive ping before the session fails with ERR_MUX_TIMEOUT, in ms. Also the default `ping()` timeout. Default 10000. */
+  keepAliveTimeout?: number;
+  /** Time an open may wait for the acceptor's answer, in ms; 0 waits forever. Default 75000. */
+  openTimeout?: number;
+  /** Time a half-closed channel may sit idle before it is reset on both ends, in ms; 0 never. Default 300000. */
+  closeTimeout?: number;
+  /** Time a graceful `close()` waits for queued bytes to be written before it resets what is left, in ms. Default 30000. */
+  shutdownTimeout?: number;
+  /** Default idle read timeout per channel, in ms: no inbound bytes for this long fails the channel with ERR_MUX_TIMEOUT. 0 = none (default). */
+  readTimeout?: number;
+  /** Default idle write timeout per channel, in ms: queued bytes making no progress for this long fail the channel with ERR_MUX_TIMEOUT. 0 = none (default). */
+  writeTimeout?: number;
+  /** Most channels open at once (both directions, pending opens included). Default 4096. */
+  maxOpen?: number;
+  /** Most inbound opens waiting for accept/reject; past it, new inbound opens are answered with RST. Default 256. */
+  acceptBacklog?: number;
+  /** Largest open/accept metadata and reset/reject reason, in bytes (rxmux profile). Default 16384. */
+  maxMetadata?: number;
+}
+
+/** Options with every default filled in. */
+export type ResolvedOptions = Required<SessionOptions>;
+
+export const DEFAULTS: Omit<ResolvedOptions, 'role' | 'scheduler'> = {
+  profile: 'rxmux',
+  receiveWindow: INITIAL_WINDOW,
+  maxReceiveWindow: 16 * 1024 * 1024,
+  receiveBudget: 64 * 1024 * 1024,
+  maxFrameSize: 16 * 1024,
+  highWaterMark: 256 * 1024,
+  overflow: 'error',
+  quantum: 16 * 1024,
+  writeBatchSize: 128 * 1024,
+  keepAlive: true,
+  keepAliveInterval: 30_000,
+  keepAliveTimeout: 10_000,
+  openTimeout: 75_000,
+  closeTimeout: 300_000,
+  shutdownTimeout: 30_000,
+  readTimeout: 0,
+  writeTimeout: 0,
+  maxOpen: 4096,
+  acceptBacklog: 256,
+  maxMetadata: 16 * 1024,
+};
+
+function bad(name: string, why: string): MuxError {
+  return new MuxError('ERR_MUX_INVALID_OPTION', `option ${name}: ${why}`);
+}
+
+function int(name: string, value: unknown, min: number, max: number): void {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    throw bad(name, `expected an integer from ${min} to ${max}, got ${String(value)}`);
+  }
+}
+
+/** Fills defaults and validates. Throws MuxError ERR_MUX_INVALID_OPTION on a bad value. */
+export function resolveOptions(options: SessionOptions): ResolvedOptions {
+  if (options === null || typeof options !== 'object') throw bad('options', 'expected an object with a role');
+  const known = new Set([...Object.keys(DEFAULTS), 'role', 'scheduler']);
+  for (const key of Object.keys(options)) if (!known.has(key)) throw bad(key, 'unknown option');
+  const o: ResolvedOptions = { ...DEFAULTS, scheduler: asyncScheduler, ...stripUndefined(options) } as ResolvedOptions;
+  if (o.role !== 'client' && o.role !== 'server') throw bad('role', `expected 'client' or 'server', got ${String(o.role)}`);
+  if (o.profile !== 'rxmux' && o.profile !== 'yamux') throw bad('profile', `expected 'rxmux' or 'yamux', got ${String(o.profile)}`);
+  if (o.overflow !== 'error' && o.overflow !== 'dropping' && o.overflow !== 'sliding') {
+    throw bad('overflow', `expected 'error', 'dropping' or 'sliding', got ${String(o.overflow)}`);
+  }
+  if (typeof o.keepAlive !== 'boolean') throw bad('keepAlive', 'expected a boolean');
+  if (!o.scheduler || typeof o.scheduler.schedule !== 'function' || typeof o.scheduler.now !== 'function') {
+    throw bad('scheduler', 'expected an RxJS SchedulerLike');
+  }
+  int('receiveWindow', o.receiveWindow, INITIAL_WINDOW, MAX_U32);
+  int('maxReceiveWindow', o.maxReceiveWindow, o.receiveWindow, MAX_U32);
+  int('receiveBudget', o.receiveBudget, 1, Number.MAX_SAFE_INTEGER);
+  int('maxFrameSize', o.maxFrameSize, 1, MAX_U32);
+  int('highWaterMark', o.highWaterMark, 1, Number.MAX_SAFE_INTEGER);
+  int('quantum', o.quantum, 1, MAX_U32);
+  int('writeBatchSize', o.writeBatchSize, 1, Number.MAX_SAFE_INTEGER);
+  int('keepAliveInterval', o.keepAliveInterval, 1, 2 ** 31 - 1);
+  int('keepAliveTimeout', o.keepAliveTimeout, 1, 2 ** 31 - 1);
+  for (const name of ['openTimeout', 'closeTimeout', 'shutdownTimeout', 'readTimeout', 'writeTimeout'] as const) {
+    int(name, o[name], 0, 2 ** 31 - 1);
+  }
+  int('maxOpen', o.maxOpen, 1, 2 ** 31 - 1);
+  int('acceptBacklog', o.acceptBacklog, 1, 2 ** 31 - 1);
+  int('maxMetadata', o.maxMetadata, 0, INITIAL_WINDOW - 4);
+  return o;
+}
+
+function stripUndefined<T extends object>(o: T): Partial<T> {
+  const out: Partial<T> = {};
+  for (const [k, v] of Object.entries(o)) if (v !== undefined) (out as Record<string, unknown>)[k] = v;
+  return out;
+}

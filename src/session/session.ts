@@ -1,0 +1,876 @@
+import { Observable, type SchedulerAction, type SchedulerLike, type Subscriber, type Subscription } from 'rxjs';
+import type { Carrier } from '../carrier.js';
+import { ChannelImpl, type Channel, type ChannelHost } from '../channel/channel.js';
+import { MuxError } from '../errors.js';
+import { Flag, FrameType, GoAwayCode, HEADER_LENGTH, INITIAL_WINDOW, MAX_U32 } from '../frame/constants.js';
+import { FrameDecoder, type HeaderVerdict } from '../frame/decode.js';
+import { writeHeader } from '../frame/encode.js';
+import type { Frame, FrameHeader } from '../frame/frame.js';
+import { FairWriter } from '../scheduler/fair-writer.js';
+import { toBytes, utf8 } from '../util/bytes.js';
+import { OnceSignal } from '../util/signal.js';
+import { resolveOptions, type ResolvedOptions, type SessionOptions } from './options.js';
+
+/** Options for {@link Session.open}. */
+export interface OpenOptions {
+  /** Metadata the acceptor sees before any data (rxmux profile). A string is sent as UTF-8. At most `maxMetadata` bytes. */
+  meta?: Uint8Array | string;
+  /** Time to wait for the answer, in ms; 0 waits forever. Default: the session's `openTimeout` (75000). */
+  timeout?: number;
+  /** Share of the carrier relative to other channels. Default 1. */
+  weight?: number;
+  /** Idle read timeout for this channel, in ms; 0 = none. Default: the session's `readTimeout`. */
+  readTimeout?: number;
+  /** Idle write timeout for this channel, in ms; 0 = none. Default: the session's `writeTimeout`. */
+  writeTimeout?: number;
+}
+
+/** Options for {@link IncomingChannel.accept}. */
+export interface AcceptOptions {
+  /** Reply metadata the opener sees (rxmux profile). */
+  meta?: Uint8Array | string;
+  weight?: number;
+  readTimeout?: number;
+  writeTimeout?: number;
+}
+
+/** An open request from the peer, waiting for this side's answer. */
+export interface IncomingChannel {
+  readonly id: number;
+  /** The opener's metadata (empty in the yamux profile). */
+  readonly meta: Uint8Array;
+  /** Accepts: the opener's `open()` emits its channel, and bytes the opener already sent are delivered. */
+  accept(options?: AcceptOptions): Channel;
+  /** Refuses: the opener's `open()` errors with ERR_MUX_REJECTED carrying `reason` and `code` (reason and code need the rxmux profile). */
+  reject(reason?: string, code?: number): void;
+}
+
+/** A snapshot of a session's counters. */
+export interface SessionStats {
+  readonly bytesIn: number;
+  readonly bytesOut: number;
+  readonly framesIn: number;
+  readonly framesOut: number;
+  /** Channels registered now (opening, pending, open). */
+  readonly openChannels: number;
+  readonly openedLocal: number;
+  readonly openedRemote: number;
+  /** Inbound opens answered with RST (backlog, maxOpen, going away, oversized metadata, rejected). */
+  readonly refusedOpens: number;
+  /** Frames for unknown or closed channels, dropped as yamux does. */
+  readonly droppedFrames: number;
+  /** Inbound bytes buffered across channels. */
+  readonly bufferedIn: number;
+  /** Smoothed round-trip time in ms, -1 before the first sample. */
+  readonly rtt: number;
+}
+
+/** How a session ended: `error` is undefined after a clean close. */
+export interface SessionEnd {
+  readonly error: MuxError | undefined;
+}
+
+/**
+ * A multiplexed session over one carrier.
+ *
+ * @example
+ * ```ts
+ * const session = createSession(carrier, { role: 'client' });
+ * session.open({ meta: 'echo' }).subscribe((ch) => ch.write('hi'));
+ * session.incoming$.subscribe((req) => req.accept());
+ * ```
+ */
+export interface Session {
+  readonly role: 'client' | 'server';
+  readonly profile: 'rxmux' | 'yamux';
+  /** Opens requested by the peer. One subscriber at a time; while none, up to `acceptBacklog` wait. Completes when the session ends cleanly, errors when it fails. */
+  readonly incoming$: Observable<IncomingChannel>;
+  /** Cold: subscribing sends SYN; emits the channel when accepted and completes. Unsubscribing before the answer sends RST. */
+  open(options?: OpenOptions): Observable<Channel>;
+  /** Cold: sends a Ping and emits the round-trip time in ms of the session's scheduler. Errors with ERR_MUX_TIMEOUT after `timeout` ms (default keepAliveTimeout). */
+  ping(timeout?: number): Observable<number>;
+  /** Sends GoAway(0): the peer may open nothing more; existing channels go on. */
+  goAway(): void;
+  /** Graceful close: every channel's queued bytes then FIN, GoAway(0), then the carrier ends. Resolves once closed. */
+  close(): Promise<void>;
+  /** Abrupt close: channels fail with `error` (default ERR_MUX_SESSION_CLOSED), GoAway is sent best-effort, the carrier ends. */
+  destroy(error?: MuxError): void;
+  /** Emits once when the session has ended. */
+  readonly closed$: Observable<SessionEnd>;
+  readonly isClosed: boolean;
+  /** Counters now. */
+  stats(): SessionStats;
+  /** The registered channels now. */
+  channels(): Channel[];
+}
+
+const EMPTY = new Uint8Array(0);
+type PingWaiter = { start: number; done: (rtt: number) => void; fail: (e: MuxError) => void };
+
+/** Parses an rxmux reset/reject payload: u32 code, then UTF-8 reason. */
+function parseReason(payload: Uint8Array): { code: number; reason: string | undefined } {
+  if (payload.byteLength < 4) return { code: 0, reason: undefined };
+  const code = ((payload[0]! << 24) | (payload[1]! << 16) | (payload[2]! << 8) | payload[3]!) >>> 0;
+  return { code, reason: payload.byteLength > 4 ? utf8(payload.subarray(4)) : undefined };
+}
+
+/** Creates a session and starts it at once. See {@link multiplex} for the Observable form. */
+export function createSession(carrier: Carrier, options: SessionOptions): Session {
+  return new SessionImpl(carrier, resolveOptions(options));
+}
+
+/**
+ * The session as an Observable: subscribing starts it and emits it once; the subscription is its lifetime.
+ * Completes when the session closes cleanly, errors with a MuxError when it fails; unsubscribing closes it gracefully.
+ *
+ * @example
+ * ```ts
+ * multiplex(socketCarrier(socket), { role: 'server' })
+ *   .pipe(switchMap((session) => session.incoming$))
+ *   .subscribe((req) => req.accept().incoming$.subscribe(console.log));
+ * ```
+ */
+export function multiplex(carrier: Carrier, options: SessionOptions): Observable<Session> {
+  const resolved = resolveOptions(options);
+  return new Observable<Session>((subscriber) => {
+    const session = new SessionImpl(carrier, resolved);
+    const sub = session.closed$.subscribe(({ error }) => (error ? subscriber.error(error) : subscriber.complete()));
+    subscriber.next(session);
+    return () => {
+      sub.unsubscribe();
+      if (!session.isClosed) void session.close();
+    };
+  });
+}
+
+class SessionImpl implements Session, ChannelHost {
+  readonly role: 'client' | 'server';
+  readonly profile: 'rxmux' | 'yamux';
+  readonly scheduler: SchedulerLike;
+  rtt = -1;
+  bufferedIn = 0;
+
+  private readonly map = new Map<number, ChannelImpl>();
+  private nextId: number;
+  private lastPeerId = 0;
+  private readonly writer: FairWriter;
+  private readonly decoder: FrameDecoder;
+  private readonly carrierSubs: Subscription[] = [];
+  private inBatch = 0;
+  private closedWith: MuxError | undefined;
+  private closed = false;
+  private closing: Promise<void> | undefined;
+  private sentGoAway = false;
+  private peerGoAway = false;
+  private readonly ended = new OnceSignal<SessionEnd>();
+  private readonly deferred = new Set<ChannelImpl>();
+
+  // Inbound opens waiting for the application.
+  private readonly backlog: IncomingChannel[] = [];
+  private pendingAccept = 0;
+  private acceptor: Subscriber<IncomingChannel> | undefined;
+
+  // Pings.
+  private nextPing = 1;
+  private readonly pings = new Map<number, PingWaiter>();
+  private keepAliveTimer: Subscription | undefined;
+  private keepAliveCheck: Subscription | undefined;
+  private shutdownTimer: Subscription | undefined;
+  private chunksIn = 0;
+
+  // Counters.
+  private bytesIn = 0;
+  private framesIn = 0;
+  private openedLocal = 0;
+  private openedRemote = 0;
+  private refusedOpens = 0;
+  private droppedFrames = 0;
+
+  constructor(
+    private readonly carrier: Carrier,
+    readonly options: ResolvedOptions,
+  ) {
+    this.role = options.role;
+    this.profile = options.profile;
+    this.scheduler = options.scheduler;
+    this.nextId = options.role === 'client' ? 1 : 2;
+    this.writer = new FairWriter(carrier, {
+      maxFrameSize: options.maxFrameSize,
+      quantum: options.quantum,
+      batchSize: options.writeBatchSize,
+    });
+    this.decoder = new FrameDecoder((f) => this.onFrame(f), {
+      maxFrameSize: Math.max(options.maxReceiveWindow, INITIAL_WINDOW),
+      checkHeader: (h) => this.checkHeader(h),
+      onSkip: (h) => this.onSkip(h),
+    });
+    this.carrierSubs.push(
+      carrier.drain$.subscribe(() => {
+        this.writer.drained();
+        if (this.closing) this.closeIfFlushed();
+      }),
+      carrier.incoming$.subscribe({
+        next: (chunk) => this.onChunk(chunk),
+        error: (e) => this.onCarrierError(e),
+        complete: () => this.onCarrierEnd(),
+      }),
+    );
+    if (options.keepAlive && !this.closed) this.startKeepAlive();
+  }
+
+  // ---------------------------------------------------------------- public API
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  get closed$(): Observable<SessionEnd> {
+    return this.ended.observable;
+  }
+
+  get incoming$(): Observable<IncomingChannel> {
+    return new Observable<IncomingChannel>((subscriber) => {
+      if (this.acceptor) {
+        subscriber.error(new MuxError('ERR_MUX_READ_BUSY', 'incoming$ already has a subscriber'));
+        return;
+      }
+      if (this.closed) {
+        this.closedWith && this.closedWith.code !== 'ERR_MUX_SESSION_CLOSED' ? subscriber.error(this.closedWith) : subscriber.complete();
+        return;
+      }
+      this.acceptor = subscriber;
+      while (this.backlog.length > 0 && this.acceptor === subscriber && !subscriber.closed) {
+        subscriber.next(this.backlog.shift()!);
+      }
+      this.flush();
+      return () => {
+        if (this.acceptor === subscriber) this.acceptor = undefined;
+      };
+    });
+  }
+
+  open(options: OpenOptions = {}): Observable<Channel> {
+    return new Observable<Channel>((subscriber) => {
+      const refusal = this.openRefusal(options);
+      if (refusal instanceof MuxError) {
+        subscriber.error(refusal);
+        return;
+      }
+      const meta = refusal;
+      const id = this.nextId;
+      this.nextId += 2;
+      const ch = new ChannelImpl(this, id, 'local', {
+        readTimeout: options.readTimeout ?? this.options.readTimeout,
+        writeTimeout: options.writeTimeout ?? this.options.writeTimeout,
+      });
+      ch.meta = meta;
+      ch.weight = options.weight ?? 1;
+      this.map.set(id, ch);
+      this.openedLocal++;
+      ch.openedAt = this.scheduler.now();
+      let timer: Subscription | undefined;
+      ch.onOpen = () => {
+        timer?.unsubscribe();
+        this.rttSample(this.scheduler.now() - ch.openedAt);
+        subscriber.next(ch);
+        subscriber.complete();
+      };
+      ch.onOpenFailed = (e) => {
+        timer?.unsubscribe();
+        subscriber.error(e);
+      };
+      this.sendOpen(ch);
+      const timeout = options.timeout ?? this.options.openTimeout;
+      if (timeout > 0) {
+        timer = this.scheduler.schedule(() => {
+          if (ch.state !== 'opening') return;
+          this.sendRst(ch, 0, 'open timeout');
+          ch.fail(new MuxError('ERR_MUX_TIMEOUT', `open of channel ${id} got no answer within ${timeout} ms`));
+          this.flush();
+        }, timeout);
+      }
+      this.flush();
+      return () => {
+        timer?.unsubscribe();
+        if (ch.state === 'opening') {
+          ch.onOpen = ch.onOpenFailed = undefined;
+          this.sendRst(ch, 0, 'open cancelled');
+          ch.fail(new MuxError('ERR_MUX_RESET', `open of channel ${id} was cancelled`));
+          this.flush();
+        }
+      };
+    });
+  }
+
+  ping(timeout?: number): Observable<number> {
+    return new Observable<number>((subscriber) => {
+      if (this.closed) {
+        subscriber.error(this.closedError() ?? this.sessionClosed());
+        return;
+      }
+      const limit = timeout ?? this.options.keepAliveTimeout;
+      const opaque = this.sendPing(
+        (rtt) => {
+          timer?.unsubscribe();
+          subscriber.next(rtt);
+          subscriber.complete();
+        },
+        (e) => {
+          timer?.unsubscribe();
+          subscriber.error(e);
+        },
+      );
+      const timer: Subscription | undefined =
+        limit > 0
+          ? this.scheduler.schedule(() => {
+              this.pings.delete(opaque);
+              subscriber.error(new MuxError('ERR_MUX_TIMEOUT', `ping ${opaque} got no answer within ${limit} ms`));
+            }, limit)
+          : undefined;
+      return () => {
+        timer?.unsubscribe();
+        this.pings.delete(opaque);
+      };
+    });
+  }
+
+  goAway(): void {
+    if (this.closed || this.sentGoAway) return;
+    this.sentGoAway = true;
+    this.writer.enqueueControl(this.frame(FrameType.GoAway, 0, 0, GoAwayCode.Normal));
+    this.flush();
+  }
+
+  close(): Promise<void> {
+    if (this.closing) return this.closing;
+    if (this.closed) return Promise.resolve();
+    this.closing = new Promise<void>((resolve) => {
+      this.ended.observable.subscribe(() => resolve());
+    });
+    for (const ch of [...this.map.values()]) {
+      if (ch.state === 'open') ch.end();
+      else {
+        this.sendRst(ch, 0, 'session closing');
+        ch.fail(this.sessionClosed());
+      }
+    }
+    this.goAway();
+    this.shutdownTimer = this.scheduler.schedule(() => this.finish(undefined, 'end'), this.options.shutdownTimeout);
+    this.flush();
+    return this.closing;
+  }
+
+  /** During a graceful close: ends the session once every queued byte and FIN has gone to the carrier. */
+  private closeIfFlushed(): void {
+    if (!this.closing || this.closed || this.writer.controlQueued > 0) return;
+    for (const ch of this.map.values()) if (!ch.flushed) return;
+    this.finish(undefined, 'end');
+  }
+
+  destroy(error?: MuxError): void {
+    if (this.closed) return;
+    this.forceGoAway(error ? GoAwayCode.InternalError : GoAwayCode.Normal);
+    this.finish(error, 'end');
+  }
+
+  stats(): SessionStats {
+    return {
+      bytesIn: this.bytesIn,
+      bytesOut: this.writer.bytesOut,
+      framesIn: this.framesIn,
+      framesOut: this.writer.framesOut,
+      openChannels: this.map.size,
+      openedLocal: this.openedLocal,
+      openedRemote: this.openedRemote,
+      refusedOpens: this.refusedOpens,
+      droppedFrames: this.droppedFrames,
+      bufferedIn: this.bufferedIn,
+      rtt: this.rtt,
+    };
+  }
+
+  channels(): Channel[] {
+    return [...this.map.values()];
+  }
+
+  // ---------------------------------------------------------------- ChannelHost
+
+  activate(ch: ChannelImpl): void {
+    if (!this.closed) this.writer.activate(ch);
+  }
+
+  flush(): void {
+    if (this.inBatch > 0 || this.closed) return;
+    this.writer.flush();
+    if (this.closing) this.closeIfFlushed();
+  }
+
+  sendWindowUpdate(ch: ChannelImpl, delta: number): void {
+    if (this.closed) return;
+    this.writer.enqueueControl(this.frame(FrameType.WindowUpdate, 0, ch.id, delta));
+    this.flush();
+  }
+
+  sendRst(ch: ChannelImpl, code: number, reason: string | undefined): void {
+    if (this.closed) return;
+    if (this.profile === 'rxmux') {
+      const text = reason ? toBytes(reason).subarray(0, this.options.maxMetadata) : EMPTY;
+      const payload = new Uint8Array(4 + text.byteLength);
+      payload[0] = code >>> 24;
+      payload[1] = (code >>> 16) & 0xff;
+      payload[2] = (code >>> 8) & 0xff;
+      payload[3] = code & 0xff;
+      payload.set(text, 4);
+      // The payload counts against the peer's window: send it only when it fits.
+      if (payload.byteLength <= ch.sendWindow) {
+        ch.sendWindow -= payload.byteLength;
+        this.writer.enqueueControl(this.frame(FrameType.Data, Flag.RST, ch.id, payload.byteLength, payload));
+        return;
+      }
+    }
+    this.writer.enqueueControl(this.frame(FrameType.WindowUpdate, Flag.RST, ch.id, 0));
+  }
+
+  deferGrant(ch: ChannelImpl): void {
+    this.deferred.add(ch);
+  }
+
+  released(ch: ChannelImpl): void {
+    if (this.map.get(ch.id) === ch) this.map.delete(ch.id);
+    this.deferred.delete(ch);
+    this.settlePending(ch);
+    this.retryDeferred();
+  }
+
+  protocolError(message: string): void {
+    this.fatal(new MuxError('ERR_MUX_PROTOCOL', message, { wireCode: GoAwayCode.ProtocolError }));
+  }
+
+  closedError(): MuxError | undefined {
+    if (this.closed) return this.closedWith ?? this.sessionClosed();
+    if (this.closing) return this.sessionClosed();
+    return undefined;
+  }
+
+  // ---------------------------------------------------------------- inbound
+
+  private onChunk(chunk: Uint8Array): void {
+    if (this.closed) return;
+    this.bytesIn += chunk.byteLength;
+    this.chunksIn++;
+    this.inBatch++;
+    try {
+      this.decoder.push(chunk);
+    } catch (e) {
+      if (e instanceof MuxError) this.fatal(e);
+      else this.fatal(new MuxError('ERR_MUX_INTERNAL', `internal error while handling a frame: ${String(e)}`, { cause: e, wireCode: GoAwayCode.InternalError }));
+    } finally {
+      this.inBatch--;
+    }
+    this.retryDeferred();
+    this.flush();
+  }
+
+  private checkHeader(h: FrameHeader): HeaderVerdict {
+    if (h.type !== FrameType.Data || h.length === 0) return undefined;
+    if (h.flags & Flag.SYN) {
+      if (this.profile === 'rxmux' && h.length > this.options.maxMetadata) return 'skip';
+      if (h.length > INITIAL_WINDOW) return this.protocolErr(`Data on new channel ${h.streamId} exceeds the initial window`);
+      return undefined;
+    }
+    const ch = this.map.get(h.streamId);
+    if (!ch) return 'skip';
+    if (h.length > ch.recvAvailable) {
+      return this.protocolErr(`channel ${h.streamId}: ${h.length} bytes exceed the receive window (${ch.recvAvailable} left)`);
+    }
+    if (this.profile === 'rxmux' && h.flags & Flag.ACK && ch.state === 'opening' && h.length > this.options.maxMetadata) return 'skip';
+    return undefined;
+  }
+
+  private onSkip(h: FrameHeader): void {
+    if (h.flags & Flag.SYN) {
+      // Oversized open metadata: answer with RST, nothing buffered.
+      if (!this.admitPeerId(h.streamId)) return;
+      this.refusedOpens++;
+      this.writeRstFor(h.streamId, 'metadata exceeds the limit');
+      return;
+    }
+    const ch = this.map.get(h.streamId);
+    if (ch && ch.state === 'opening' && h.flags & Flag.ACK) {
+      ch.consumedControl(h.length);
+      this.sendRst(ch, 0, 'reply metadata exceeds the limit');
+      ch.fail(new MuxError('ERR_MUX_LIMIT', `channel ${ch.id}: reply metadata of ${h.length} bytes exceeds the ${this.options.maxMetadata}-byte limit`));
+      return;
+    }
+    this.droppedFrames++;
+  }
+
+  private onFrame(f: Frame): void {
+    this.framesIn++;
+    switch (f.type) {
+      case 'ping':
+        if (f.flags & Flag.SYN) this.writer.enqueueControl(this.frame(FrameType.Ping, Flag.ACK, 0, f.opaque));
+        else if (f.flags & Flag.ACK) {
+          const w = this.pings.get(f.opaque);
+          if (w) {
+            this.pings.delete(f.opaque);
+            const rtt = this.scheduler.now() - w.start;
+            this.rttSample(rtt);
+            w.done(rtt);
+          }
+        }
+        return;
+      case 'go-away':
+        this.onGoAway(f.code);
+        return;
+      default:
+        this.onStreamFrame(f);
+    }
+  }
+
+  private onStreamFrame(f: Frame & { type: 'data' | 'window-update' }): void {
+    const id = f.streamId;
+    const flags = f.flags;
+    const rxmux = this.profile === 'rxmux';
+    let ch: ChannelImpl | undefined;
+    let payload = f.type === 'data' ? f.data : EMPTY;
+    if (flags & Flag.SYN) {
+      if (!this.admitPeerId(id)) return;
+      const refusal = this.inboundRefusal();
+      if (refusal) {
+        this.refusedOpens++;
+        this.writeRstFor(id, refusal);
+        return;
+      }
+      ch = new ChannelImpl(this, id, 'remote', { readTimeout: this.options.readTimeout, writeTimeout: this.options.writeTimeout });
+      this.map.set(id, ch);
+      this.openedRemote++;
+      this.pendingAccept++;
+      ch.awaitingAccept = true;
+      if (rxmux && f.type === 'data') {
+        ch.meta = payload.slice();
+        ch.consumedControl(payload.byteLength);
+        payload = EMPTY;
+      }
+      this.announce(ch);
+    } else {
+      ch = this.map.get(id);
+      if (!ch) {
+        this.droppedFrames++;
+        return;
+      }
+    }
+    if (flags & Flag.ACK && ch.state === 'opening') {
+      let reply = EMPTY;
+      if (rxmux && f.type === 'data') {
+        reply = payload.slice();
+        ch.consumedControl(payload.byteLength);
+        payload = EMPTY;
+      }
+      if (f.type === 'window-update') ch.window(f.delta);
+      ch.acknowledged(reply);
+      if (f.type === 'window-update') {
+        if (flags & Flag.FIN) ch.remoteFin();
+        if (flags & Flag.RST) ch.remoteReset(0, undefined);
+        return;
+      }
+    } else if (f.type === 'window-update') {
+      if (flags & Flag.RST) {
+        ch.remoteReset(0, undefined);
+        return;
+      }
+      ch.window(f.delta);
+      if (flags & Flag.FIN) ch.remoteFin();
+      return;
+    }
+    // Data frame.
+    if (flags & Flag.RST) {
+      if (rxmux) {
+        ch.consumedControl(payload.byteLength);
+        const { code, reason } = parseReason(payload);
+        ch.remoteReset(code, reason);
+      } else {
+        if (payload.byteLength) ch.data(payload);
+        ch.remoteReset(0, undefined);
+      }
+      return;
+    }
+    if (payload.byteLength > 0) ch.data(payload);
+    if (flags & Flag.FIN) ch.remoteFin();
+  }
+
+  /** Checks a peer-chosen id: peer parity, increasing, not reused. A violation fails the session. */
+  private admitPeerId(id: number): boolean {
+    const peerParity = this.role === 'client' ? 0 : 1;
+    if (id % 2 !== peerParity) {
+      this.protocolError(`peer opened channel ${id} with this side's id parity (are both ends ${this.role}s?)`);
+      return false;
+    }
+    if (id <= this.lastPeerId) {
+      this.protocolError(`peer opened channel ${id} after ${this.lastPeerId}: ids must increase and never be reused`);
+      return false;
+    }
+    this.lastPeerId = id;
+    return true;
+  }
+
+  private inboundRefusal(): string | undefined {
+    if (this.sentGoAway || this.closing) return 'session going away';
+    if (this.map.size >= this.options.maxOpen) return 'too many open channels';
+    if (this.pendingAccept >= this.options.acceptBacklog) return 'accept backlog full';
+    return undefined;
+  }
+
+  private announce(ch: ChannelImpl): void {
+    let answered = false;
+    const incoming: IncomingChannel = {
+      id: ch.id,
+      meta: ch.meta,
+      accept: (options: AcceptOptions = {}) => {
+        if (answered || ch.state !== 'pending') return ch;
+        answered = true;
+        this.settlePending(ch);
+        let reply: Uint8Array;
+        try {
+          reply = this.checkMeta(options.meta);
+        } catch (e) {
+          this.sendRst(ch, 0, 'invalid reply metadata');
+          ch.fail(e as MuxError);
+          this.flush();
+          return ch;
+        }
+        ch.replyMeta = reply;
+        if (options.weight !== undefined) ch.weight = options.weight;
+        ch.setTimeouts(options.readTimeout ?? this.options.readTimeout, options.writeTimeout ?? this.options.writeTimeout);
+        this.sendAccept(ch, reply);
+        ch.accepted();
+        this.flush();
+        return ch;
+      },
+      reject: (reason?: string, code = 0) => {
+        if (answered || ch.state !== 'pending') return;
+        answered = true;
+        this.settlePending(ch);
+        this.refusedOpens++;
+        this.sendRst(ch, code, reason);
+        ch.fail(new MuxError('ERR_MUX_REJECTED', `channel ${ch.id} rejected locally${reason ? `: ${reason}` : ''}`, { wireCode: code, ...(reason === undefined ? {} : { reason }) }));
+        this.flush();
+      },
+    };
+    if (this.acceptor) this.acceptor.next(incoming);
+    else this.backlog.push(incoming);
+  }
+
+  private settlePending(ch: ChannelImpl): void {
+    if (ch.awaitingAccept) {
+      ch.awaitingAccept = false;
+      this.pendingAccept--;
+    }
+  }
+
+  private onGoAway(code: number): void {
+    if (code === GoAwayCode.Normal) {
+      this.peerGoAway = true;
+      return;
+    }
+    const error =
+      code === GoAwayCode.ProtocolError
+        ? new MuxError('ERR_MUX_PROTOCOL', 'peer ended the session reporting a protocol error (GoAway 1)', { wireCode: code, remote: true })
+        : new MuxError('ERR_MUX_INTERNAL', `peer ended the session with GoAway ${code}`, { wireCode: code, remote: true });
+    this.finish(error, 'end');
+  }
+
+  private onCarrierError(cause: unknown): void {
+    if (this.closed) return;
+    const error =
+      cause instanceof MuxError && cause.code === 'ERR_MUX_CARRIER'
+        ? cause
+        : new MuxError('ERR_MUX_CARRIER', `carrier failed: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+    this.finish(error, 'destroy');
+  }
+
+  private onCarrierEnd(): void {
+    if (this.closed) return;
+    if (this.peerGoAway || this.closing) {
+      this.finish(undefined, 'end', this.sessionClosed('the peer closed the session'));
+      return;
+    }
+    this.finish(new MuxError('ERR_MUX_CARRIER', 'carrier ended before the session was closed'), 'end');
+  }
+
+  // ---------------------------------------------------------------- outbound helpers
+
+  private openRefusal(options: OpenOptions): MuxError | Uint8Array {
+    if (this.closed || this.closing) return this.closedError() ?? this.sessionClosed();
+    if (this.peerGoAway) return new MuxError('ERR_MUX_GOAWAY', 'the peer sent GoAway: no new channels on this session');
+    if (this.map.size >= this.options.maxOpen) return new MuxError('ERR_MUX_LIMIT', `maxOpen (${this.options.maxOpen}) channels are open`);
+    if (this.nextId > MAX_U32) return new MuxError('ERR_MUX_LIMIT', 'stream ids are exhausted on this session');
+    if (options.weight !== undefined && !(options.weight > 0 && Number.isFinite(options.weight))) {
+      return new MuxError('ERR_MUX_INVALID_OPTION', `option weight: expected a positive number, got ${String(options.weight)}`);
+    }
+    try {
+      return this.checkMeta(options.meta);
+    } catch (e) {
+      return e as MuxError;
+    }
+  }
+
+  private checkMeta(meta: Uint8Array | string | undefined): Uint8Array {
+    if (meta === undefined) return EMPTY;
+    const bytes = toBytes(meta);
+    if (bytes.byteLength === 0) return EMPTY;
+    if (this.profile === 'yamux') throw new MuxError('ERR_MUX_UNSUPPORTED', 'metadata needs the rxmux profile; this session uses the yamux profile');
+    if (bytes.byteLength > this.options.maxMetadata) {
+      throw new MuxError('ERR_MUX_LIMIT', `metadata of ${bytes.byteLength} bytes exceeds the ${this.options.maxMetadata}-byte limit`);
+    }
+    return bytes;
+  }
+
+  private sendOpen(ch: ChannelImpl): void {
+    const extra = this.options.receiveWindow - INITIAL_WINDOW;
+    if (this.profile === 'rxmux') {
+      ch.sendWindow -= ch.meta.byteLength;
+      this.writer.enqueueControl(this.frame(FrameType.Data, Flag.SYN, ch.id, ch.meta.byteLength, ch.meta));
+      if (extra > 0) this.writer.enqueueControl(this.frame(FrameType.WindowUpdate, 0, ch.id, extra));
+    } else {
+      this.writer.enqueueControl(this.frame(FrameType.WindowUpdate, Flag.SYN, ch.id, extra));
+    }
+    ch.recvAvailable += extra;
+  }
+
+  private sendAccept(ch: ChannelImpl, reply: Uint8Array): void {
+    const extra = this.options.receiveWindow - INITIAL_WINDOW;
+    if (this.profile === 'rxmux') {
+      ch.sendWindow -= reply.byteLength;
+      this.writer.enqueueControl(this.frame(FrameType.Data, Flag.ACK, ch.id, reply.byteLength, reply));
+      if (extra > 0) this.writer.enqueueControl(this.frame(FrameType.WindowUpdate, 0, ch.id, extra));
+    } else {
+      this.writer.enqueueControl(this.frame(FrameType.WindowUpdate, Flag.ACK, ch.id, extra));
+    }
+    ch.recvAvailable += extra;
+  }
+
+  /** RST for an id that has no channel object (refused opens). */
+  private writeRstFor(id: number, reason: string): void {
+    if (this.profile === 'rxmux') {
+      const text = toBytes(reason);
+      const payload = new Uint8Array(4 + text.byteLength);
+      payload.set(text, 4);
+      this.writer.enqueueControl(this.frame(FrameType.Data, Flag.RST, id, payload.byteLength, payload));
+    } else {
+      this.writer.enqueueControl(this.frame(FrameType.WindowUpdate, Flag.RST, id, 0));
+    }
+  }
+
+  private sendPing(done: (rtt: number) => void, fail: (e: MuxError) => void): number {
+    let opaque = this.nextPing;
+    while (this.pings.has(opaque)) opaque = (opaque + 1) >>> 0;
+    this.nextPing = (opaque + 1) >>> 0;
+    this.pings.set(opaque, { start: this.scheduler.now(), done, fail });
+    this.writer.enqueueControl(this.frame(FrameType.Ping, Flag.SYN, 0, opaque));
+    this.flush();
+    return opaque;
+  }
+
+  private rttSample(sample: number): void {
+    this.rtt = this.rtt < 0 ? sample : Math.round((this.rtt * 7 + sample) / 8);
+  }
+
+  private frame(type: number, flags: number, id: number, length: number, payload?: Uint8Array): Uint8Array {
+    const out = new Uint8Array(HEADER_LENGTH + (payload ? payload.byteLength : 0));
+    writeHeader(out, 0, type, flags, id, length);
+    if (payload) out.set(payload, HEADER_LENGTH);
+    return out;
+  }
+
+  private retryDeferred(): void {
+    if (this.deferred.size === 0 || this.bufferedIn >= this.options.receiveBudget) return;
+    for (const ch of [...this.deferred]) {
+      this.deferred.delete(ch);
+      ch.retryGrant();
+      if (this.bufferedIn >= this.options.receiveBudget) break;
+    }
+  }
+
+  // ---------------------------------------------------------------- keep-alive
+
+  private startKeepAlive(): void {
+    const { keepAliveInterval, keepAliveTimeout } = this.options;
+    this.keepAliveTimer = this.scheduler.schedule(
+      function (this: SchedulerAction<SessionImpl>, session) {
+        const s = session!;
+        if (s.closed) return;
+        const mark = s.chunksIn;
+        const noop = (): void => undefined;
+        const opaque = s.sendPing(noop, noop);
+        s.keepAliveCheck?.unsubscribe();
+        s.keepAliveCheck = s.scheduler.schedule(() => {
+          s.pings.delete(opaque);
+          if (!s.closed && s.chunksIn === mark) {
+            s.finish(new MuxError('ERR_MUX_TIMEOUT', `peer sent nothing for ${keepAliveTimeout} ms after a keep-alive ping`), 'destroy');
+          }
+        }, keepAliveTimeout);
+        this.schedule(s, keepAliveInterval);
+      },
+      keepAliveInterval,
+      this,
+    );
+  }
+
+  // ---------------------------------------------------------------- ending
+
+  private protocolErr(message: string): MuxError {
+    return new MuxError('ERR_MUX_PROTOCOL', message, { wireCode: GoAwayCode.ProtocolError });
+  }
+
+  private sessionClosed(message = 'the session is closed'): MuxError {
+    return new MuxError('ERR_MUX_SESSION_CLOSED', message);
+  }
+
+  /** A local fatal condition: tell the peer with GoAway, then end. */
+  private fatal(error: MuxError): void {
+    if (this.closed) return;
+    this.forceGoAway(error.code === 'ERR_MUX_PROTOCOL' ? GoAwayCode.ProtocolError : GoAwayCode.InternalError);
+    this.finish(error, 'end');
+  }
+
+  /** Writes a GoAway straight to the carrier, past any saturation. */
+  private forceGoAway(code: number): void {
+    if (this.closed) return;
+    this.writer.stop();
+    try {
+      this.carrier.write([this.frame(FrameType.GoAway, 0, 0, code)]);
+    } catch {
+      // The carrier may already be gone; the session ends either way.
+    }
+  }
+
+  private finish(error: MuxError | undefined, how: 'end' | 'destroy', channelError = error ?? this.sessionClosed()): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.closedWith = error;
+    this.writer.stop();
+    this.keepAliveTimer?.unsubscribe();
+    this.keepAliveCheck?.unsubscribe();
+    this.shutdownTimer?.unsubscribe();
+    for (const s of this.carrierSubs) s.unsubscribe();
+    this.carrierSubs.length = 0;
+    for (const ch of [...this.map.values()]) ch.fail(channelError);
+    this.map.clear();
+    this.deferred.clear();
+    const pings = [...this.pings.values()];
+    this.pings.clear();
+    for (const w of pings) w.fail(channelError);
+    this.backlog.length = 0;
+    const acceptor = this.acceptor;
+    this.acceptor = undefined;
+    if (acceptor) error ? acceptor.error(error) : acceptor.complete();
+    try {
+      if (how === 'end') this.carrier.end();
+      else this.carrier.destroy(error);
+    } catch {
+      // Ignore: the carrier is released either way.
+    }
+    this.ended.emit({ error });
+  }
+}
