@@ -1,4 +1,4 @@
-import { from, isObservable, Observable, type SchedulerAction, type SchedulerLike, type Subscriber, type Subscription } from 'rxjs';
+import { isObservable, Observable, type SchedulerAction, type SchedulerLike, type Subscriber, type Subscription } from 'rxjs';
 import { MuxError } from '../errors.js';
 import type { OverflowStrategy, ResolvedOptions } from '../session/options.js';
 import type { WriterChannel } from '../scheduler/fair-writer.js';
@@ -637,27 +637,21 @@ export class ChannelImpl implements Channel, WriterChannel {
     return 'ok';
   }
 
+  /** Pulls a source only while the queue is under the high-water mark (each write is awaited). */
   private async pump(source: AsyncIterable<Uint8Array | string> | Iterable<Uint8Array | string>, stopped: () => boolean): Promise<void> {
-    const iterable = Symbol.asyncIterator in source ? (source as AsyncIterable<Uint8Array | string>) : from(source as Iterable<Uint8Array | string>);
-    if (isObservable(iterable)) {
-      // A plain Iterable: pull synchronously while under the high-water mark.
-      const it = (source as Iterable<Uint8Array | string>)[Symbol.iterator]();
-      for (;;) {
+    if (!(Symbol.asyncIterator in source)) {
+      const it = source[Symbol.iterator]();
+      for (let r = it.next(); !r.done; r = it.next()) {
+        await this.write(r.value);
         if (stopped()) {
           it.return?.();
           return;
         }
-        const r = it.next();
-        if (r.done) return;
-        await this.write(r.value);
       }
+      return;
     }
-    const it = (iterable as AsyncIterable<Uint8Array | string>)[Symbol.asyncIterator]();
+    const it = source[Symbol.asyncIterator]();
     for (;;) {
-      if (stopped()) {
-        await it.return?.();
-        return;
-      }
       const r = await it.next();
       if (r.done) return;
       if (stopped()) {
