@@ -135,12 +135,13 @@ export function memoryPair(options: MemoryPairOptions = {}): [MemoryCarrier, Mem
  * @returns a function returning floats in [0, 1).
  */
 export function mulberry32(seed: number): () => number {
+  const imul = Math.imul; // one global lookup (global lookups are slow in some sandboxes, e.g. jest's vm)
   let state = seed >>> 0;
   return () => {
     state = (state + 0x6d2b79f5) >>> 0;
     let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    t = imul(t ^ (t >>> 15), t | 1);
+    t ^= t + imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }
@@ -432,7 +433,7 @@ class Pipe {
     if (wake === Infinity || (this.action !== null && this.actionDue <= wake)) return;
     this.cancelAction();
     this.actionDue = wake;
-    this.action = scheduler.schedule(() => this.run(), 0);
+    this.action = scheduler.schedule(() => this.run(), Math.max(0, wake - now));
   }
 
   private cancelAction(): void {
