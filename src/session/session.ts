@@ -160,6 +160,8 @@ class SessionImpl implements Session, ChannelHost {
   private closedWith: MuxError | undefined;
   private closed = false;
   private closing: Promise<void> | undefined;
+  /** Set once close() has queued every FIN and RST (the GoAway follows once they are out): from then on the session ends when all is flushed. */
+  private closeArmed = false;
   private sentGoAway = false;
   private peerGoAway = false;
   private readonly ended = new OnceSignal<SessionEnd>();
@@ -174,7 +176,8 @@ class SessionImpl implements Session, ChannelHost {
   private nextPing = 1;
   private readonly pings = new Map<number, PingWaiter>();
   private keepAliveTimer: Subscription | undefined;
-  private keepAliveCheck: Subscription | undefined;
+  /** One deadline per keep-alive ping still waiting (several when keepAliveTimeout > keepAliveInterval). */
+  private readonly keepAliveChecks = new Set<Subscription>();
   private shutdownTimer: Subscription | undefined;
   private chunksIn = 0;
 
@@ -354,16 +357,26 @@ class SessionImpl implements Session, ChannelHost {
         ch.fail(this.sessionClosed());
       }
     }
-    this.goAway();
+    // The GoAway(0) is queued by closeIfFlushed once every channel's bytes and FIN are out: as a control frame
+    // queued now, it would overtake them.
+    if (this.closed) return this.closing;
     this.shutdownTimer = this.scheduler.schedule(() => this.finish(undefined, 'end'), this.options.shutdownTimeout);
+    // Only now may the session end: finishing inside the loop above (after the first channel's FIN) would skip
+    // the other channels' FINs and the GoAway, and leave the shutdown timer behind.
+    this.closeArmed = true;
     this.flush();
     return this.closing;
   }
 
   /** During a graceful close: ends the session once every queued byte and FIN has gone to the carrier. */
   private closeIfFlushed(): void {
-    if (!this.closing || this.closed || this.writer.controlQueued > 0) return;
+    if (!this.closeArmed || this.closed || this.writer.controlQueued > 0) return;
     for (const ch of this.map.values()) if (!ch.flushed) return;
+    if (!this.sentGoAway) {
+      // Flushes, and comes back here to finish once the GoAway is written (or on drain).
+      this.goAway();
+      return;
+    }
     this.finish(undefined, 'end');
   }
 
@@ -447,7 +460,13 @@ class SessionImpl implements Session, ChannelHost {
   }
 
   closedError(): MuxError | undefined {
-    if (this.closed) return this.closedWith ?? this.sessionClosed();
+    // Calls on an ended session fail with ERR_MUX_SESSION_CLOSED whatever ended it (as errors.ts documents; Go yamux
+    // answers ErrSessionShutdown alike); how it ended was reported once on closed$ and rides along as `cause`.
+    if (this.closed) {
+      const how = this.closedWith;
+      if (!how || how.code === 'ERR_MUX_SESSION_CLOSED') return how ?? this.sessionClosed();
+      return new MuxError('ERR_MUX_SESSION_CLOSED', `the session is closed (${how.code}: ${how.message})`, { cause: how });
+    }
     if (this.closing) return this.sessionClosed();
     return undefined;
   }
@@ -630,6 +649,14 @@ class SessionImpl implements Session, ChannelHost {
         if (answered || ch.state !== 'pending') return ch;
         answered = true;
         this.settlePending(ch);
+        const weight = options.weight;
+        if (weight !== undefined && !(weight > 0 && Number.isFinite(weight))) {
+          // Same rule as open(): a weight of 0 (or NaN) would give the channel no share, and the fair writer would spin on it.
+          this.sendRst(ch, 0, 'invalid accept options');
+          ch.fail(new MuxError('ERR_MUX_INVALID_OPTION', `option weight: expected a positive number, got ${String(weight)}`));
+          this.flush();
+          return ch;
+        }
         let reply: Uint8Array;
         try {
           reply = this.checkMeta(options.meta);
@@ -803,13 +830,15 @@ class SessionImpl implements Session, ChannelHost {
         const mark = s.chunksIn;
         const noop = (): void => undefined;
         const opaque = s.sendPing(noop, noop);
-        s.keepAliveCheck?.unsubscribe();
-        s.keepAliveCheck = s.scheduler.schedule(() => {
+        // Each ping keeps its own deadline: replacing the previous one would never fire when the timeout exceeds the interval.
+        const check: Subscription = s.scheduler.schedule(() => {
+          s.keepAliveChecks.delete(check);
           s.pings.delete(opaque);
           if (!s.closed && s.chunksIn === mark) {
             s.finish(new MuxError('ERR_MUX_TIMEOUT', `peer sent nothing for ${keepAliveTimeout} ms after a keep-alive ping`), 'destroy');
           }
         }, keepAliveTimeout);
+        s.keepAliveChecks.add(check);
         this.schedule(s, keepAliveInterval);
       },
       keepAliveInterval,
@@ -851,7 +880,8 @@ class SessionImpl implements Session, ChannelHost {
     this.closedWith = error;
     this.writer.stop();
     this.keepAliveTimer?.unsubscribe();
-    this.keepAliveCheck?.unsubscribe();
+    for (const check of this.keepAliveChecks) check.unsubscribe();
+    this.keepAliveChecks.clear();
     this.shutdownTimer?.unsubscribe();
     for (const s of this.carrierSubs) s.unsubscribe();
     this.carrierSubs.length = 0;
