@@ -59,6 +59,11 @@ export interface SessionStats {
   readonly refusedOpens: number;
   /** Frames for unknown or closed channels, dropped as yamux does. */
   readonly droppedFrames: number;
+  /**
+   * Answers not sent because the carrier was saturated with {@link CONTROL_BACKLOG} control frames already queued:
+   * Ping(ACK)s to the peer's pings and RSTs refusing its opens (a peer that floods without reading gets no more).
+   */
+  readonly droppedControl: number;
   /** Inbound bytes buffered across channels. */
   readonly bufferedIn: number;
   /** Smoothed round-trip time in ms, -1 before the first sample. */
@@ -105,6 +110,12 @@ export interface Session {
 }
 
 const EMPTY = new Uint8Array(0);
+/**
+ * Control frames a hostile peer can make us queue (Ping answers, RSTs refusing its opens) are dropped while the carrier
+ * is saturated and this many control frames already wait: otherwise a peer that floods pings or SYNs without reading
+ * would grow our queue without bound. (go-yamux drops ping replies past a backlog of 32 alike.)
+ */
+export const CONTROL_BACKLOG = 64;
 type PingWaiter = { start: number; done: (rtt: number) => void; fail: (e: MuxError) => void };
 
 /** Parses an rxmux reset/reject payload: u32 code, then UTF-8 reason. */
@@ -188,6 +199,7 @@ class SessionImpl implements Session, ChannelHost {
   private openedRemote = 0;
   private refusedOpens = 0;
   private droppedFrames = 0;
+  private droppedControl = 0;
 
   constructor(
     private readonly carrier: Carrier,
@@ -360,7 +372,12 @@ class SessionImpl implements Session, ChannelHost {
     // The GoAway(0) is queued by closeIfFlushed once every channel's bytes and FIN are out: as a control frame
     // queued now, it would overtake them.
     if (this.closed) return this.closing;
-    this.shutdownTimer = this.scheduler.schedule(() => this.finish(undefined, 'end'), this.options.shutdownTimeout);
+    this.shutdownTimer = this.scheduler.schedule(() => {
+      // Bytes still queued (the peer gave no credit): tell the peer, and fail what is left with a timeout.
+      if (!this.sentGoAway) this.forceGoAway(GoAwayCode.Normal);
+      const timeout = new MuxError('ERR_MUX_TIMEOUT', `close() gave up after ${this.options.shutdownTimeout} ms with bytes still queued`);
+      this.finish(undefined, 'end', timeout);
+    }, this.options.shutdownTimeout);
     // Only now may the session end: finishing inside the loop above (after the first channel's FIN) would skip
     // the other channels' FINs and the GoAway, and leave the shutdown timer behind.
     this.closeArmed = true;
@@ -397,6 +414,7 @@ class SessionImpl implements Session, ChannelHost {
       openedRemote: this.openedRemote,
       refusedOpens: this.refusedOpens,
       droppedFrames: this.droppedFrames,
+      droppedControl: this.droppedControl,
       bufferedIn: this.bufferedIn,
       rtt: this.rtt,
     };
@@ -451,6 +469,12 @@ class SessionImpl implements Session, ChannelHost {
   released(ch: ChannelImpl): void {
     if (this.map.get(ch.id) === ch) this.map.delete(ch.id);
     this.deferred.delete(ch);
+    if (ch.awaitingAccept) {
+      // An open the peer cancelled (RST) before the application saw it: drop it from the backlog, or a peer
+      // looping SYN+RST while nobody accepts would grow the backlog without bound.
+      const i = this.backlog.findIndex((req) => req.id === ch.id);
+      if (i >= 0) this.backlog.splice(i, 1);
+    }
     this.settlePending(ch);
     this.retryDeferred();
   }
@@ -491,10 +515,14 @@ class SessionImpl implements Session, ChannelHost {
   }
 
   private checkHeader(h: FrameHeader): HeaderVerdict {
+    // A frame earlier in this chunk ended the session (e.g. a WindowUpdate overflow): stop decoding the rest, or
+    // later SYNs would register channels on a closed session.
+    if (this.closed) return this.closedWith ?? this.sessionClosed();
     if (h.type !== FrameType.Data || h.length === 0) return undefined;
     if (h.flags & Flag.SYN) {
-      if (this.profile === 'rxmux' && h.length > this.options.maxMetadata) return 'skip';
+      // The window rule first (as for ACK below): more than the initial window is a violation, not oversized metadata.
       if (h.length > INITIAL_WINDOW) return this.protocolErr(`Data on new channel ${h.streamId} exceeds the initial window`);
+      if (this.profile === 'rxmux' && h.length > this.options.maxMetadata) return 'skip';
       return undefined;
     }
     const ch = this.map.get(h.streamId);
@@ -528,8 +556,10 @@ class SessionImpl implements Session, ChannelHost {
     this.framesIn++;
     switch (f.type) {
       case 'ping':
-        if (f.flags & Flag.SYN) this.writer.enqueueControl(this.frame(FrameType.Ping, Flag.ACK, 0, f.opaque));
-        else if (f.flags & Flag.ACK) {
+        if (f.flags & Flag.SYN) {
+          if (this.controlBacklogFull()) this.droppedControl++;
+          else this.writer.enqueueControl(this.frame(FrameType.Ping, Flag.ACK, 0, f.opaque));
+        } else if (f.flags & Flag.ACK) {
           const w = this.pings.get(f.opaque);
           if (w) {
             this.pings.delete(f.opaque);
@@ -554,6 +584,7 @@ class SessionImpl implements Session, ChannelHost {
     let ch: ChannelImpl | undefined;
     let payload = f.type === 'data' ? f.data : EMPTY;
     if (flags & Flag.SYN) {
+      const synDelta = f.type === 'window-update' ? f.delta : 0;
       if (!this.admitPeerId(id)) return;
       const refusal = this.inboundRefusal();
       if (refusal) {
@@ -570,6 +601,11 @@ class SessionImpl implements Session, ChannelHost {
         ch.meta = payload.slice();
         ch.consumedControl(payload.byteLength);
         payload = EMPTY;
+      }
+      // A WindowUpdate|SYN's delta (a peer window above 256 KiB) counts before the acceptor sees the channel.
+      if (f.type === 'window-update' && !(flags & Flag.RST) && synDelta > 0) {
+        ch.window(synDelta);
+        if (this.closed) return;
       }
       this.announce(ch);
     } else {
@@ -598,7 +634,7 @@ class SessionImpl implements Session, ChannelHost {
         ch.remoteReset(0, undefined);
         return;
       }
-      ch.window(f.delta);
+      if (!(flags & Flag.SYN)) ch.window(f.delta);
       if (flags & Flag.FIN) ch.remoteFin();
       return;
     }
@@ -779,6 +815,10 @@ class SessionImpl implements Session, ChannelHost {
 
   /** RST for an id that has no channel object (refused opens). */
   private writeRstFor(id: number, reason: string): void {
+    if (this.controlBacklogFull()) {
+      this.droppedControl++;
+      return;
+    }
     if (this.profile === 'rxmux') {
       const text = toBytes(reason);
       const payload = new Uint8Array(4 + text.byteLength);
@@ -787,6 +827,11 @@ class SessionImpl implements Session, ChannelHost {
     } else {
       this.writer.enqueueControl(this.frame(FrameType.WindowUpdate, Flag.RST, id, 0));
     }
+  }
+
+  /** True when answers to the peer must be dropped: the carrier is saturated and CONTROL_BACKLOG control frames wait. */
+  private controlBacklogFull(): boolean {
+    return this.writer.isSaturated && this.writer.controlQueued >= CONTROL_BACKLOG;
   }
 
   private sendPing(done: (rtt: number) => void, fail: (e: MuxError) => void): number {
@@ -810,7 +855,7 @@ class SessionImpl implements Session, ChannelHost {
     return out;
   }
 
-  private retryDeferred(): void {
+  retryDeferred(): void {
     if (this.deferred.size === 0 || this.bufferedIn >= this.options.receiveBudget) return;
     for (const ch of [...this.deferred]) {
       this.deferred.delete(ch);
