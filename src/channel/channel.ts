@@ -137,6 +137,8 @@ export interface ChannelHost {
   sendWindowUpdate(ch: ChannelImpl, delta: number): void;
   sendRst(ch: ChannelImpl, code: number, reason: string | undefined): void;
   deferGrant(ch: ChannelImpl): void;
+  /** Buffered bytes were consumed: grants deferred by the session receive budget may go now. */
+  retryDeferred(): void;
   released(ch: ChannelImpl): void;
   /** Fails the whole session with a protocol error. */
   protocolError(message: string): void;
@@ -155,7 +157,7 @@ export class ChannelImpl implements Channel, WriterChannel {
   state: ChannelState;
   meta: Uint8Array = EMPTY;
   replyMeta: Uint8Array = EMPTY;
-  weight = 1;
+  private share = 1;
   deficit = 0;
   inRing = false;
 
@@ -179,6 +181,9 @@ export class ChannelImpl implements Channel, WriterChannel {
   private lastGrantAt: number;
   private inQ: Uint8Array[] | undefined;
   private inHead = 0;
+  /** While set, the last chunk of inQ is `tail[0, tailUsed)`, a buffer of ours that small payloads are appended to. */
+  private tail: Uint8Array | undefined;
+  private tailUsed = 0;
   private inBytes = 0;
   private reader: Subscriber<Uint8Array> | undefined;
   private pulls: { resolve: (v: Uint8Array | null) => void; reject: (e: unknown) => void }[] | undefined;
@@ -228,6 +233,17 @@ export class ChannelImpl implements Channel, WriterChannel {
     this.readTimeout = timeouts.readTimeout;
     this.writeTimeout = timeouts.writeTimeout;
     this.lastGrantAt = host.scheduler.now();
+  }
+
+  get weight(): number {
+    return this.share;
+  }
+
+  set weight(value: number) {
+    if (typeof value !== 'number' || !(value > 0) || !Number.isFinite(value)) {
+      throw new MuxError('ERR_MUX_INVALID_ARGUMENT', `channel ${this.id}: weight must be a positive finite number, got ${String(value)}`);
+    }
+    this.share = value;
   }
 
   // ---------------------------------------------------------------- public: reading
@@ -500,7 +516,7 @@ export class ChannelImpl implements Channel, WriterChannel {
       this.consumed(n);
       return;
     }
-    (this.inQ ??= []).push(bytes);
+    this.queueIn(bytes);
     this.inBytes += n;
     this.host.bufferedIn += n;
   }
@@ -547,6 +563,8 @@ export class ChannelImpl implements Channel, WriterChannel {
   fail(error: MuxError): void {
     if (this.state === 'closed') return;
     const wasOpening = this.state === 'opening';
+    // Bytes of an open the application never accepted are unreachable: drop them even after the peer's FIN.
+    const wasPending = this.state === 'pending';
     this.state = 'closed';
     this.failure = error;
     this.stopWatchdog();
@@ -555,9 +573,9 @@ export class ChannelImpl implements Channel, WriterChannel {
     this.outHead = this.outOff = 0;
     this.outBytes = 0;
     this.releaseWaiters(error);
-    if (!this.finReceived) {
+    if (!this.finReceived || wasPending) {
       this.host.bufferedIn -= this.inBytes;
-      this.inQ = undefined;
+      this.inQ = this.tail = undefined;
       this.inHead = 0;
       this.inBytes = 0;
       const reader = this.reader;
@@ -608,9 +626,14 @@ export class ChannelImpl implements Channel, WriterChannel {
   }
 
   private enqueue(bytes: Uint8Array): void {
-    if (this.outBytes === 0 && this.writeTimeout > 0) this.lastWriteProgress = this.host.scheduler.now();
+    const armWriteDeadline = this.outBytes === 0 && this.writeTimeout > 0;
     (this.outQ ??= []).push(bytes);
     this.outBytes += bytes.byteLength;
+    if (armWriteDeadline) {
+      // The write deadline runs only while bytes wait.
+      this.lastWriteProgress = this.host.scheduler.now();
+      this.startWatchdog();
+    }
     if (this.state === 'open' && this.sendWindow > 0) {
       this.host.activate(this);
       this.host.flush();
@@ -669,6 +692,35 @@ export class ChannelImpl implements Channel, WriterChannel {
     for (const x of w) error === undefined ? x.resolve() : x.reject(error);
   }
 
+  /**
+   * Buffers inbound bytes for a reader that is not taking them. Chunks are kept as they came (a view pinning a carrier
+   * chunk more than 4 times its size is copied), but once 16 chunks wait, payloads under 4 KiB are copied into a tail
+   * chunk (grown by doubling up to 16 KiB): a peer sending 1-byte frames would otherwise make each buffered byte cost
+   * an array entry and a view (~100 bytes of heap), or pin a whole carrier chunk, instead of one byte.
+   */
+  private queueIn(bytes: Uint8Array): void {
+    const q = (this.inQ ??= []);
+    const n = bytes.byteLength;
+    if (n >= 4096 || (!this.tail && q.length - this.inHead < 16)) {
+      q.push(n * 4 < bytes.buffer.byteLength ? bytes.slice() : bytes);
+      this.tail = undefined;
+      return;
+    }
+    let tail = this.tail;
+    const used = tail ? this.tailUsed : 0;
+    if (!tail || used + n > tail.byteLength) {
+      const grown = tail && used + n <= 16384 ? new Uint8Array(Math.min(16384, Math.max(2 * (used + n), 256))) : undefined;
+      if (grown && tail) grown.set(tail.subarray(0, used));
+      else q.push(EMPTY); // a new tail chunk
+      tail = grown ?? new Uint8Array(Math.max(2 * n, 256));
+      if (!grown) this.tailUsed = 0;
+      this.tail = tail;
+    }
+    tail.set(bytes, this.tailUsed);
+    this.tailUsed += n;
+    q[q.length - 1] = tail.subarray(0, this.tailUsed);
+  }
+
   private shiftConsumed(): Uint8Array {
     const q = this.inQ!;
     const chunk = q[this.inHead]!;
@@ -676,6 +728,7 @@ export class ChannelImpl implements Channel, WriterChannel {
     if (this.inHead === q.length) {
       q.length = 0;
       this.inHead = 0;
+      this.tail = undefined; // the tail chunk went to the reader: never append to it again
     } else if (this.inHead > 64 && this.inHead * 2 > q.length) {
       q.splice(0, this.inHead);
       this.inHead = 0;
@@ -684,6 +737,7 @@ export class ChannelImpl implements Channel, WriterChannel {
     this.inBytes -= n;
     this.host.bufferedIn -= n;
     this.consumed(n);
+    this.host.retryDeferred();
     return chunk;
   }
 
@@ -795,7 +849,6 @@ export class ChannelImpl implements Channel, WriterChannel {
     };
     if (this.readTimeout > 0 && !this.finReceived) consider(this.lastRead + this.readTimeout);
     if (this.writeTimeout > 0 && this.outBytes > 0) consider(this.lastWriteProgress + this.writeTimeout);
-    if (this.writeTimeout > 0 && this.outBytes === 0) consider(now + this.writeTimeout);
     const closeTimeout = this.host.options.closeTimeout;
     if (closeTimeout > 0 && this.halfClosedAt >= 0) consider(this.lastActivity + closeTimeout);
     return next;
