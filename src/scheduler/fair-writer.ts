@@ -163,7 +163,8 @@ export class FairWriter {
         ring.splice(this.cursor, 1);
         continue;
       }
-      if (ch.deficit <= 0) ch.deficit += quantum * ch.weight;
+      // Whole bytes per round, at least one: a fractional share (weight 1/3) must not cut fractional frame lengths.
+      if (ch.deficit <= 0) ch.deficit += Math.max(1, Math.round(quantum * ch.weight) || 1);
       const n = Math.min(ch.deficit, maxFrameSize, ready);
       const at = out.length;
       out.push(EMPTY);
