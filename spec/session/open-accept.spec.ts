@@ -210,7 +210,7 @@ describe('rejecting an open', () => {
       const peer = virtualPeer();
       const session = createSession(peer.carrier, { role: 'client', profile: 'yamux', keepAlive: false });
       session.incoming$.subscribe((r) => r.reject('busy', 7));
-      session.open().subscribe({ error: (e) => errors.push(e) });
+      session.open({ waitForAccept: true }).subscribe({ error: (e) => errors.push(e) });
       peer.feed(hot('-or', { o: f.syn(2), r: f.rst(1) }));
       expectObservable(peer.written$).toBe('ox', { o: f.syn(1), x: f.rst(2) });
     });
@@ -401,7 +401,7 @@ describe('cancelling a pending open', () => {
       testScheduler().run(({ hot, expectObservable }) => {
         const peer = virtualPeer();
         const session = createSession(peer.carrier, { role: 'client', profile, keepAlive: false, openTimeout: 0 });
-        const sub = session.open().subscribe({ error: ignore });
+        const sub = session.open({ waitForAccept: true }).subscribe({ error: ignore });
         hot('--u--s-n').subscribe((v) => {
           if (v === 'u') sub.unsubscribe();
           else if (v === 's') {
@@ -488,7 +488,49 @@ describe('yamux profile frames', () => {
       session.open().subscribe((ch) => ch.credit$.subscribe((c) => credit.push(c)));
       peer.feed(hot('-a', { a: f.ack(1, 1000) }));
     });
-    expect(credit).toEqual([256 * 1024 + 1000]);
+    // The yamux profile hands the channel over at once: first the initial window, then the ACK's delta on top.
+    expect(credit).toEqual([256 * 1024, 256 * 1024 + 1000]);
+  });
+
+  it('open() hands the channel over at once; it may send before the ACK, and a refusal fails the channel with ERR_MUX_REJECTED', () => {
+    const events: string[] = [];
+    testScheduler().run(({ hot, expectObservable }) => {
+      const peer = virtualPeer();
+      const session = createSession(peer.carrier, { role: 'client', profile: 'yamux', keepAlive: false });
+      session.open().subscribe((ch) => {
+        events.push(`open ${ch.id} ${ch.state}`);
+        void ch.write('early');
+        ch.incoming$.subscribe({ error: (e) => events.push(`error ${(e as { code: string }).code}`) });
+        void ch.write('late').catch((e: { code: string }) => events.push(`write ${e.code}`));
+      });
+      session.open().subscribe((ch) => ch.incoming$.subscribe({ next: (d) => events.push(`data ${ch.id} ${utf8(d)}`) }));
+      peer.feed(hot('--ra', { r: f.rst(1), a: f.data(3, 'hi', 2) }));
+      expectObservable(peer.written$).toBe('(abcd)', {
+        a: f.syn(1),
+        b: f.data(1, 'early'),
+        c: f.data(1, 'late'),
+        d: f.syn(3),
+      });
+    });
+    expect(events).toEqual(['open 1 opening', 'error ERR_MUX_REJECTED', 'data 3 hi']);
+  });
+
+  it('open({ waitForAccept: false }) in the rxmux profile hands the channel over before the reply metadata', () => {
+    const replies: string[] = [];
+    testScheduler().run(({ hot, expectObservable }) => {
+      const peer = virtualPeer();
+      const session = createSession(peer.carrier, { role: 'client', keepAlive: false });
+      let channel: Channel | undefined;
+      session.open({ meta: 'm', waitForAccept: false }).subscribe((ch) => {
+        channel = ch;
+        replies.push(`at open: '${utf8(ch.replyMeta)}' ${ch.state}`);
+        void ch.write('x');
+      });
+      peer.feed(hot('-a', { a: f.accept(1, 'r') }));
+      hot('--c').subscribe(() => replies.push(`after ACK: '${utf8(channel!.replyMeta)}' ${channel!.state}`));
+      expectObservable(peer.written$).toBe('(ox)', { o: f.open(1, 'm'), x: f.data(1, 'x') });
+    });
+    expect(replies).toEqual(["at open: '' opening", "after ACK: 'r' open"]);
   });
 
   it('open metadata fails with ERR_MUX_UNSUPPORTED and writes nothing; empty metadata is fine', () => {

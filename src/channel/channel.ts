@@ -217,6 +217,13 @@ export class ChannelImpl implements Channel, WriterChannel {
   onOpenFailed: ((e: MuxError) => void) | undefined;
   /** Time the SYN went (opener), for an RTT sample. */
   openedAt = 0;
+  /** Handed to the application before the ACK (yamux-style open): may send within the initial window meanwhile. */
+  eager = false;
+
+  /** True when queued bytes may go out: open, or opened eagerly and still waiting for the ACK. */
+  private get sendable(): boolean {
+    return this.state === 'open' || (this.eager && this.state === 'opening');
+  }
 
   constructor(
     private readonly host: ChannelHost,
@@ -252,6 +259,11 @@ export class ChannelImpl implements Channel, WriterChannel {
     return new Observable<Uint8Array>((subscriber) => {
       if (this.reader || this.pulls?.length) {
         subscriber.error(new MuxError('ERR_MUX_READ_BUSY', `channel ${this.id}: another reader is active`));
+        return;
+      }
+      if (this.failure && !this.finReceived) {
+        // Failed before this reader came (reset, session end): tell it, as read() does, instead of leaving it hanging.
+        subscriber.error(this.failure);
         return;
       }
       this.reader = subscriber;
@@ -426,11 +438,11 @@ export class ChannelImpl implements Channel, WriterChannel {
   // ---------------------------------------------------------------- writer side (WriterChannel)
 
   readyBytes(): number {
-    return this.state === 'open' ? Math.min(this.outBytes, this.sendWindow) : 0;
+    return this.sendable ? Math.min(this.outBytes, this.sendWindow) : 0;
   }
 
   finReady(): boolean {
-    return this.finQueued && !this.finGone && this.outBytes === 0 && this.state === 'open';
+    return this.finQueued && !this.finGone && this.outBytes === 0 && this.sendable;
   }
 
   take(n: number, out: Uint8Array[]): boolean {
@@ -563,8 +575,9 @@ export class ChannelImpl implements Channel, WriterChannel {
   fail(error: MuxError): void {
     if (this.state === 'closed') return;
     const wasOpening = this.state === 'opening';
-    // Bytes of an open the application never accepted are unreachable: drop them even after the peer's FIN.
-    const wasPending = this.state === 'pending';
+    // Bytes of a channel the application never got (an open it never accepted, or our open that failed before its
+    // answer) are unreachable: drop them even after the peer's FIN.
+    const unreachable = this.state === 'pending' || wasOpening;
     this.state = 'closed';
     this.failure = error;
     this.stopWatchdog();
@@ -573,7 +586,7 @@ export class ChannelImpl implements Channel, WriterChannel {
     this.outHead = this.outOff = 0;
     this.outBytes = 0;
     this.releaseWaiters(error);
-    if (!this.finReceived || wasPending) {
+    if (!this.finReceived || unreachable) {
       this.host.bufferedIn -= this.inBytes;
       this.inQ = this.tail = undefined;
       this.inHead = 0;
@@ -634,7 +647,7 @@ export class ChannelImpl implements Channel, WriterChannel {
       this.lastWriteProgress = this.host.scheduler.now();
       this.startWatchdog();
     }
-    if (this.state === 'open' && this.sendWindow > 0) {
+    if (this.sendable && this.sendWindow > 0) {
       this.host.activate(this);
       this.host.flush();
     }

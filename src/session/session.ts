@@ -15,6 +15,14 @@ import { resolveOptions, type ResolvedOptions, type SessionOptions } from './opt
 export interface OpenOptions {
   /** Metadata the acceptor sees before any data (rxmux profile). A string is sent as UTF-8. At most `maxMetadata` bytes. */
   meta?: Uint8Array | string;
+  /**
+   * Emit the channel only once the peer accepted it (true), or at once, before the answer, like yamux's
+   * OpenStream (false): the channel may then send within the 256 KiB initial window, and a refusal or an open
+   * timeout fails the channel itself (ERR_MUX_REJECTED / ERR_MUX_TIMEOUT). Default: true in the rxmux profile
+   * (the answer carries the reply metadata), false in the yamux profile (some yamux peers acknowledge a stream
+   * only with their first outgoing frame).
+   */
+  waitForAccept?: boolean;
   /** Time to wait for the answer, in ms; 0 waits forever. Default: the session's `openTimeout` (75000). */
   timeout?: number;
   /** Share of the carrier relative to other channels. Default 1. */
@@ -284,15 +292,20 @@ class SessionImpl implements Session, ChannelHost {
       this.openedLocal++;
       ch.openedAt = this.scheduler.now();
       let timer: Subscription | undefined;
+      // yamux style (the yamux profile's default): the channel is handed over at once and may send within the
+      // initial window before the ACK; a refusal then fails the channel. rxmux style: handed over on the ACK.
+      const eager = !(options.waitForAccept ?? this.profile === 'rxmux');
+      let handedOver = false;
       ch.onOpen = () => {
         timer?.unsubscribe();
         this.rttSample(this.scheduler.now() - ch.openedAt);
+        if (handedOver) return;
         subscriber.next(ch);
         subscriber.complete();
       };
       ch.onOpenFailed = (e) => {
         timer?.unsubscribe();
-        subscriber.error(e);
+        if (!handedOver) subscriber.error(e);
       };
       this.sendOpen(ch);
       const timeout = options.timeout ?? this.options.openTimeout;
@@ -304,8 +317,14 @@ class SessionImpl implements Session, ChannelHost {
           this.flush();
         }, timeout);
       }
+      if (eager) {
+        ch.eager = handedOver = true;
+        subscriber.next(ch);
+        subscriber.complete();
+      }
       this.flush();
       return () => {
+        if (handedOver) return;
         timer?.unsubscribe();
         if (ch.state === 'opening') {
           ch.onOpen = ch.onOpenFailed = undefined;
@@ -820,6 +839,7 @@ class SessionImpl implements Session, ChannelHost {
       return;
     }
     if (this.profile === 'rxmux') {
+      // Our own short, fixed reasons: not capped by maxMetadata (which bounds what applications send).
       const text = toBytes(reason);
       const payload = new Uint8Array(4 + text.byteLength);
       payload.set(text, 4);
