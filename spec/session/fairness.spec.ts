@@ -69,7 +69,9 @@ function serverWithPeerChannels(
   options: Partial<SessionOptions> = {},
 ): { peer: VirtualPeer; channels: Map<number, Channel> } {
   const peer = virtualPeer();
-  const session = createSession(peer.carrier, { role: 'server', keepAlive: false, ...options });
+  // Window auto-tuning off unless a test turns it on: these tests count credit to the byte, and tuning would add
+  // an RTT probe (a Ping) and growth to the WindowUpdates.
+  const session = createSession(peer.carrier, { role: 'server', keepAlive: false, maxReceiveWindow: 256 * 1024, ...options });
   const channels = new Map<number, Channel>();
   session.incoming$.subscribe({ next: (req) => channels.set(req.id, req.accept()), error: () => undefined });
   at(hot, 1, () => peer.send(...ids.map((id) => f.open(id))));

@@ -104,7 +104,9 @@ function serverWithPeerChannels(
   ids: number[] = [1],
 ): { peer: VirtualPeer; session: ReturnType<typeof createSession>; channels: Map<number, Channel> } {
   const peer = virtualPeer();
-  const session = createSession(peer.carrier, { role: 'server', keepAlive: false, ...options });
+  // Window auto-tuning off unless a test turns it on: these tests count credit to the byte, and tuning would add
+  // an RTT probe (a Ping) and growth to the WindowUpdates.
+  const session = createSession(peer.carrier, { role: 'server', keepAlive: false, maxReceiveWindow: 256 * 1024, ...options });
   const channels = new Map<number, Channel>();
   session.incoming$.subscribe({ next: (req) => channels.set(req.id, req.accept()), error: () => undefined });
   hot('-o').subscribe(() => peer.send(...ids.map((id) => f.open(id))));
@@ -469,7 +471,7 @@ describe('flow control: frames and chunking', () => {
       let bytesIn = 0;
       testScheduler().run(({ hot }) => {
         const peer = virtualPeer();
-        const session = createSession(peer.carrier, { role: 'server', keepAlive: false });
+        const session = createSession(peer.carrier, { role: 'server', keepAlive: false, maxReceiveWindow: 256 * 1024 });
         session.incoming$.subscribe((req) => {
           metas.push(new TextDecoder().decode(req.meta));
           const ch = req.accept();
@@ -532,7 +534,7 @@ describe('flow control: receive-window auto-tuning', () => {
     check: (ch: Channel, rtt: number) => void,
   ): void {
     testScheduler().run(({ hot, expectObservable }) => {
-      const { peer, session, channels } = serverWithPeerChannels(hot, options);
+      const { peer, session, channels } = serverWithPeerChannels(hot, { maxReceiveWindow: 16 * 1024 * 1024, ...options });
       hot('-r').subscribe(() => channels.get(1)!.incoming$.subscribe());
       hot('--p').subscribe(() => session.ping().subscribe());
       hot('------------a').subscribe(() => peer.send(f.pong(1)));
@@ -763,5 +765,27 @@ describe('flow control: push-only sources and closed writes', () => {
     });
     await expect(late).rejects.toMatchObject({ code: 'ERR_MUX_WRITE_CLOSED' });
     expect(sendError).toMatchObject({ code: 'ERR_MUX_WRITE_CLOSED' });
+  });
+});
+
+describe('flow control: the first round-trip sample', () => {
+  it('with tuning on and no RTT known, the first WindowUpdate goes with one Ping that measures it; later grants send none and can grow the window', () => {
+    const data = seeded(262_144, 7);
+    let rtt = -1;
+    testScheduler().run(({ hot, expectObservable }) => {
+      const peer = virtualPeer();
+      const session = createSession(peer.carrier, { role: 'server', keepAlive: false });
+      session.incoming$.subscribe((req) => req.accept().incoming$.subscribe());
+      peer.feed(hot('-o-d--p-e', { o: f.open(1), d: f.data(1, data.subarray(0, 131_072)), p: f.pong(1), e: f.data(1, data.subarray(131_072)) }));
+      hot('--------c').subscribe(() => (rtt = session.stats().rtt));
+      // Frame 9: the window was used up within two RTTs of the last grant, so the next grant also grows it.
+      expectObservable(peer.written$).toBe('-a-(pw)-x', {
+        a: f.accept(1),
+        p: f.ping(1),
+        w: f.credit(1, 131_072),
+        x: f.credit(1, 131_072 + 262_144),
+      });
+    });
+    expect(rtt).toBe(3);
   });
 });

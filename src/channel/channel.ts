@@ -137,6 +137,8 @@ export interface ChannelHost {
   sendWindowUpdate(ch: ChannelImpl, delta: number): void;
   sendRst(ch: ChannelImpl, code: number, reason: string | undefined): void;
   deferGrant(ch: ChannelImpl): void;
+  /** Asks for one round-trip sample (a Ping) when none was taken yet: window auto-tuning needs it. */
+  requestRtt(): void;
   /** Buffered bytes were consumed: grants deferred by the session receive budget may go now. */
   retryDeferred(): void;
   released(ch: ChannelImpl): void;
@@ -147,6 +149,8 @@ export interface ChannelHost {
 }
 
 const EMPTY = new Uint8Array(0);
+/** One settled promise for every write that needs no waiting (no allocation per write). */
+const RESOLVED: Promise<void> = Promise.resolve();
 
 function writeClosed(id: number): MuxError {
   return new MuxError('ERR_MUX_WRITE_CLOSED', `channel ${id}: write side is closed`);
@@ -317,9 +321,9 @@ export class ChannelImpl implements Channel, WriterChannel {
     }
     const refused = this.writeRefusal();
     if (refused) return Promise.reject(refused);
-    if (bytes.byteLength === 0) return Promise.resolve();
+    if (bytes.byteLength === 0) return RESOLVED;
     this.enqueue(bytes);
-    if (this.outBytes <= this.host.options.highWaterMark) return Promise.resolve();
+    if (this.outBytes <= this.host.options.highWaterMark) return RESOLVED;
     return new Promise((resolve, reject) => (this.waiters ??= []).push({ resolve, reject }));
   }
 
@@ -576,8 +580,8 @@ export class ChannelImpl implements Channel, WriterChannel {
     if (this.state === 'closed') return;
     const wasOpening = this.state === 'opening';
     // Bytes of a channel the application never got (an open it never accepted, or our open that failed before its
-    // answer) are unreachable: drop them even after the peer's FIN.
-    const unreachable = this.state === 'pending' || wasOpening;
+    // answer, unless it was handed over eagerly) are unreachable: drop them even after the peer's FIN.
+    const unreachable = this.state === 'pending' || (wasOpening && !this.eager);
     this.state = 'closed';
     this.failure = error;
     this.stopWatchdog();
@@ -800,10 +804,13 @@ export class ChannelImpl implements Channel, WriterChannel {
     }
     let growth = 0;
     const max = host.options.maxReceiveWindow;
-    if (max > this.recvWindow && host.rtt >= 0) {
+    if (max > this.recvWindow) {
       const now = host.scheduler.now();
-      // Used up a window's worth within about two round trips: the window limits throughput, so grow it.
-      if (now - this.lastGrantAt <= 2 * Math.max(host.rtt, 1)) {
+      if (host.rtt < 0) {
+        // No round-trip sample yet (e.g. on the accepting side): take one, so later grants can tune.
+        host.requestRtt();
+      } else if (now - this.lastGrantAt <= 2 * Math.max(host.rtt, 1)) {
+        // Used up a window's worth within about two round trips: the window limits throughput, so grow it.
         growth = Math.min(this.recvWindow, max - this.recvWindow);
         this.recvWindow += growth;
       }

@@ -199,6 +199,8 @@ class SessionImpl implements Session, ChannelHost {
   private readonly keepAliveChecks = new Set<Subscription>();
   private shutdownTimer: Subscription | undefined;
   private chunksIn = 0;
+  /** A Ping for the first round-trip sample is on its way. */
+  private rttProbe = false;
 
   // Counters.
   private bytesIn = 0;
@@ -481,7 +483,16 @@ class SessionImpl implements Session, ChannelHost {
     this.writer.enqueueControl(this.frame(FrameType.WindowUpdate, Flag.RST, ch.id, 0));
   }
 
-  deferGrant(ch: ChannelImpl): void {
+  requestRtt(): void {
+    if (this.rtt >= 0 || this.rttProbe || this.closed) return;
+    this.rttProbe = true;
+    const settle = (): void => {
+      this.rttProbe = false;
+    };
+    this.sendPing(settle, settle);
+  }
+
+    deferGrant(ch: ChannelImpl): void {
     this.deferred.add(ch);
   }
 
