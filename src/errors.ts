@@ -38,6 +38,10 @@ export const MuxErrorCodes = {
   UNSUPPORTED: 'ERR_MUX_UNSUPPORTED',
   /** A second reader subscribed to a channel's inbound bytes while one is active. */
   READ_BUSY: 'ERR_MUX_READ_BUSY',
+  /** Message framing on top of a channel could not be decoded: bad JSON, a message or transfer cut short by the end of the stream, a malformed header. */
+  DECODE: 'ERR_MUX_DECODE',
+  /** A file transfer's SHA-256 checksum did not match the bytes received. */
+  CHECKSUM: 'ERR_MUX_CHECKSUM',
 } as const;
 
 export type MuxErrorCode = (typeof MuxErrorCodes)[keyof typeof MuxErrorCodes];

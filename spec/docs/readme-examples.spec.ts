@@ -13,6 +13,7 @@ function tsBlocks(markdown: string): string[] {
 function localImports(code: string): string {
   return code
     .replace(/from (['"])rxmux\/node\1/g, "from '../../src/node.js'")
+    .replace(/from (['"])rxmux\/web\1/g, "from '../../src/web.js'")
     .replace(/from (['"])rxmux\/testing\1/g, "from '../../src/testing.js'")
     .replace(/from (['"])rxmux\1/g, "from '../../src/index.js'");
 }

@@ -13,6 +13,8 @@ import { asyncScheduler, lastValueFrom } from 'rxjs';
 import { createSession, memoryPair, mulberry32, type Channel, type MemoryCarrier, type Session, type SessionOptions } from '../../src/index.js';
 import { socketCarrier } from '../../src/node.js';
 import { MuxError } from '../../src/errors.js';
+import WebSocket, { WebSocketServer } from 'ws';
+import { websocketCarrier } from '../../src/web.js';
 
 /** Session options shared by both ends of a pair (the role is set by the pair). */
 export type PairOptions = Omit<SessionOptions, 'role'>;
@@ -109,10 +111,33 @@ export async function memoryPairSessions(options: PairOptions = {}, seed = 7): P
   return { client, server, close };
 }
 
-/** The carriers every e2e suite runs over (a WebSocket carrier joins this list later). */
+/** Two sessions over a WebSocket (the `ws` package) on 127.0.0.1, through `websocketCarrier` from `rxmux/web`. */
+export async function websocketPair(options: PairOptions = {}): Promise<SessionPair> {
+  const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+  const sockets: WebSocket[] = [];
+  const sessions: Session[] = [];
+  const close = register(async () => {
+    destroySessions(...sessions);
+    for (const ws of sockets) ws.terminate();
+    await new Promise<void>((resolve) => wss.close(() => resolve()));
+  });
+  await once(wss, 'listening');
+  const accepted = once(wss, 'connection') as Promise<[WebSocket]>;
+  const clientWs = new WebSocket(`ws://127.0.0.1:${(wss.address() as AddressInfo).port}`);
+  sockets.push(clientWs);
+  const [[serverWs]] = await Promise.all([accepted, once(clientWs, 'open')]);
+  sockets.push(serverWs);
+  const client = createSession(websocketCarrier(clientWs), { ...options, role: 'client' });
+  const server = createSession(websocketCarrier(serverWs), { ...options, role: 'server' });
+  sessions.push(client, server);
+  return { client, server, close };
+}
+
+/** The carriers every e2e suite runs over. */
 export const CARRIERS: readonly CarrierKind[] = [
   { name: 'TCP', connect: (o) => tcpPair(o), largeTransfer: 256 * 1024 * 1024 },
   { name: 'memory pair', connect: (o) => memoryPairSessions(o), largeTransfer: 64 * 1024 * 1024 },
+  { name: 'websocket', connect: (o) => websocketPair(o), largeTransfer: 64 * 1024 * 1024 },
 ];
 
 // ------------------------------------------------------------------------------------------------ data

@@ -1,0 +1,167 @@
+import { connect as netConnect, createServer, type AddressInfo, type Server } from 'node:net';
+import { Observable } from 'rxjs';
+import { socketCarrier } from '../carriers/node-socket.js';
+import { MuxError } from '../errors.js';
+import { createSession, type Session } from '../session/session.js';
+import { resolveOptions, type SessionOptions } from '../session/options.js';
+
+/** Session options without the role (the helper sets it). */
+export type TcpSessionOptions = Omit<SessionOptions, 'role'>;
+
+/** Options of {@link listen}: where to listen, plus the options of every accepted session (role `server`). */
+export interface ListenOptions extends TcpSessionOptions {
+  /** TCP port; 0 picks a free one (learn it from `onListening`). Default 0. */
+  readonly port?: number;
+  /** Address to bind. Default '127.0.0.1' (loopback only; pass '0.0.0.0' or '::' to accept remote peers). */
+  readonly host?: string;
+  /** Called once the server is bound, with its address (`{ address, family, port }`). */
+  readonly onListening?: (address: AddressInfo) => void;
+  /** `socket.setNoDelay(true)` on every connection. Default true. */
+  readonly noDelay?: boolean;
+}
+
+/** Options of {@link connect}: where to connect, plus the session's options (role `client`). */
+export interface ConnectOptions extends TcpSessionOptions {
+  /** TCP port of the server. Required. */
+  readonly port: number;
+  /** Host of the server. Default '127.0.0.1'. */
+  readonly host?: string;
+  /** `socket.setNoDelay(true)`. Default true. */
+  readonly noDelay?: boolean;
+}
+
+const OWN_KEYS = new Set(['port', 'host', 'onListening', 'noDelay']);
+
+function split<T extends object>(options: T): { own: Partial<T>; session: TcpSessionOptions } {
+  const own: Record<string, unknown> = {};
+  const session: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(options)) (OWN_KEYS.has(k) ? own : session)[k] = v;
+  return { own: own as Partial<T>, session: session as TcpSessionOptions };
+}
+
+function checkPort(port: unknown, required: boolean): void {
+  if (port === undefined && !required) return;
+  if (typeof port !== 'number' || !Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new MuxError('ERR_MUX_INVALID_OPTION', `option port: expected an integer from 0 to 65535, got ${String(port)}`);
+  }
+}
+
+function checkCommon(own: { host?: unknown; noDelay?: unknown }): void {
+  if (own.host !== undefined && typeof own.host !== 'string') throw new MuxError('ERR_MUX_INVALID_OPTION', 'option host: expected a string');
+  if (own.noDelay !== undefined && typeof own.noDelay !== 'boolean') throw new MuxError('ERR_MUX_INVALID_OPTION', 'option noDelay: expected a boolean');
+}
+
+function carrierError(what: string, cause: unknown): MuxError {
+  return new MuxError('ERR_MUX_CARRIER', `${what}: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+}
+
+/**
+ * A TCP server of sessions: subscribing listens, and emits one session (role `server`) per accepted connection.
+ * The subscription is the server's lifetime: unsubscribing stops listening and closes every session it emitted
+ * that is still open (gracefully: queued bytes, FINs, GoAway, then the socket ends).
+ *
+ * Each session lives on its own: one failing ends only that session (see its `closed$`), not the Observable.
+ * The Observable errors with ERR_MUX_CARRIER when the server cannot listen (port in use, ...) or fails, and
+ * never completes by itself. Learn the bound address (e.g. the port picked for `port: 0`) from `onListening`.
+ *
+ * @example
+ * ```ts
+ * import { listen } from 'rxmux/node';
+ * import { mergeMap } from 'rxjs';
+ * const server = listen({ port: 7000, keepAliveInterval: 10_000, onListening: (a) => console.log(`on ${a.port}`) })
+ *   .pipe(mergeMap((session) => session.incoming$))
+ *   .subscribe((request) => request.accept().end());
+ * // later: server.unsubscribe() closes the server and its sessions
+ * ```
+ *
+ * @throws MuxError ERR_MUX_INVALID_OPTION for a bad option (checked when called, not when subscribed).
+ */
+export function listen(options: ListenOptions = {}): Observable<Session> {
+  const { own, session: sessionOptions } = split(options);
+  checkPort(own.port, false);
+  checkCommon(own);
+  if (own.onListening !== undefined && typeof own.onListening !== 'function') {
+    throw new MuxError('ERR_MUX_INVALID_OPTION', 'option onListening: expected a function');
+  }
+  const resolved = resolveOptions({ ...sessionOptions, role: 'server' });
+  const port = own.port ?? 0;
+  const host = own.host ?? '127.0.0.1';
+  const noDelay = own.noDelay ?? true;
+  return new Observable<Session>((subscriber) => {
+    const sessions = new Set<Session>();
+    let stopped = false;
+    const server: Server = createServer((socket) => {
+      if (stopped) {
+        socket.destroy();
+        return;
+      }
+      const session = createSession(socketCarrier(socket, { noDelay }), resolved);
+      sessions.add(session);
+      session.closed$.subscribe(() => sessions.delete(session));
+      subscriber.next(session);
+    });
+    server.on('error', (e) => {
+      if (!stopped) subscriber.error(carrierError(`listen on ${host}:${port} failed`, e));
+    });
+    server.listen(port, host, () => {
+      if (stopped) return;
+      const address = server.address();
+      if (address !== null && typeof address === 'object') own.onListening?.(address);
+    });
+    return () => {
+      stopped = true;
+      if (server.listening) server.close();
+      // Each close ends its socket once the session's queued bytes are out (at most shutdownTimeout later).
+      for (const s of [...sessions]) if (!s.isClosed) void s.close();
+    };
+  });
+}
+
+/**
+ * A TCP client session: subscribing connects, and emits the session (role `client`) once connected. Like
+ * `multiplex()`, the subscription is the session's lifetime: the Observable completes when the session closes
+ * cleanly, errors with its MuxError when it fails, and unsubscribing closes it gracefully (or abandons the
+ * connection attempt). A connection failure (refused, unreachable, reset) errors with ERR_MUX_CARRIER whose
+ * `cause` is Node's error.
+ *
+ * @example
+ * ```ts
+ * import { connect } from 'rxmux/node';
+ * import { switchMap } from 'rxjs';
+ * connect({ port: 7000 })
+ *   .pipe(switchMap((session) => session.open({ meta: 'files/report.csv' })))
+ *   .subscribe((channel) => channel.incoming$.subscribe(console.log));
+ * ```
+ *
+ * @throws MuxError ERR_MUX_INVALID_OPTION for a bad option (checked when called, not when subscribed).
+ */
+export function connect(options: ConnectOptions): Observable<Session> {
+  if (options === null || typeof options !== 'object') throw new MuxError('ERR_MUX_INVALID_OPTION', 'connect: options with a port are required');
+  const { own, session: sessionOptions } = split(options);
+  checkPort(own.port, true);
+  checkCommon(own);
+  const resolved = resolveOptions({ ...sessionOptions, role: 'client' });
+  const port = own.port!;
+  const host = own.host ?? '127.0.0.1';
+  const noDelay = own.noDelay ?? true;
+  return new Observable<Session>((subscriber) => {
+    let session: Session | undefined;
+    const socket = netConnect({ port, host });
+    const onError = (e: unknown): void => subscriber.error(carrierError(`connect to ${host}:${port} failed`, e));
+    socket.once('error', onError);
+    socket.once('connect', () => {
+      socket.off('error', onError);
+      const s = createSession(socketCarrier(socket, { noDelay }), resolved);
+      session = s;
+      s.closed$.subscribe(({ error }) => (error ? subscriber.error(error) : subscriber.complete()));
+      if (!s.isClosed) subscriber.next(s);
+    });
+    return () => {
+      if (session === undefined) {
+        socket.off('error', onError);
+        socket.on('error', () => undefined);
+        socket.destroy();
+      } else if (!session.isClosed) void session.close();
+    };
+  });
+}
