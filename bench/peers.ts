@@ -1,0 +1,339 @@
+/**
+ * One adapter per peer, all with the same tiny channel API, so every workload runs the same code over each of them.
+ *
+ * Every peer runs over loopback TCP (127.0.0.1, port 0) with TCP_NODELAY on both ends. Each adapter drives its
+ * library at its defaults; {@link Overrides} lists the only changes, made where a default makes a workload
+ * impossible (they are also written into the results notes by bench/run.ts).
+ *
+ * Peer packages are imported lazily, so a worker loads only the library it measures.
+ */
+import { once } from 'node:events';
+import net from 'node:net';
+import type { Duplex } from 'node:stream';
+import type { PeerName } from './common.js';
+
+/** Bytes as a peer delivers them (libp2p delivers Uint8ArrayList). Only `byteLength` is read; echo writes it back as is. */
+export interface Chunk {
+  readonly byteLength: number;
+}
+
+/** The channel API every workload uses. */
+export interface Chan {
+  /** Queues bytes. Returns a promise when the producer must wait (back-pressure), else undefined. */
+  write(data: Chunk): Promise<void> | undefined;
+  /** Half-closes the write side. */
+  end(): void;
+  /** Sets the one reader: `onData` for each chunk, `onEnd` once the peer half-closed and every byte was delivered. */
+  read(onData: (chunk: Chunk) => void, onEnd: () => void): void;
+}
+
+export interface OpenerSide {
+  /** A new channel (for raw: a new TCP connection). */
+  open(): Promise<Chan>;
+}
+
+/** Changes from a peer's defaults, made only where a default makes a workload impossible. */
+export interface Overrides {
+  /** The workload keeps this many channels open at once (idle): raise open-stream caps to it. */
+  openChannels?: number;
+}
+
+export interface Peer {
+  /**
+   * Loads the peer's modules (the worker calls it before its memory baseline, so module code is not counted as
+   * per-channel memory; listen/connect import them again from the module cache).
+   */
+  load(): Promise<void>;
+  /** Listens on 127.0.0.1:0 and calls `onChannel` for each channel the opener opens. Resolves with the port. */
+  listen(onChannel: (ch: Chan) => void, overrides: Overrides, onError: (e: unknown) => void): Promise<number>;
+  /** Connects to the acceptor (for the muxers: one TCP connection carrying every channel). */
+  connect(port: number, overrides: Overrides, onError: (e: unknown) => void): Promise<OpenerSide>;
+  /** How the peer is driven, for the results notes. */
+  note: string;
+  /** The change from the peer's defaults `overrides` cause, if any (for the results notes). */
+  overrideNote(overrides: Overrides): string | undefined;
+}
+
+const HOST = '127.0.0.1';
+
+async function listenOn(server: net.Server): Promise<number> {
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, HOST, () => resolve());
+  });
+  return (server.address() as net.AddressInfo).port;
+}
+
+async function connectTcp(port: number, allowHalfOpen = false): Promise<net.Socket> {
+  const socket = net.connect({ port, host: HOST, allowHalfOpen, noDelay: true });
+  socket.setNoDelay(true);
+  await once(socket, 'connect');
+  return socket;
+}
+
+/*
+ * The Chan wrappers are classes (methods on the prototype, one small object per channel, no per-channel closures),
+ * so the harness adds as little as possible to the idle figures; that little is the same for every peer.
+ */
+
+/** A Node Duplex (socket, bpmux duplex, HTTP/2 stream) as a Chan. */
+class DuplexChan implements Chan {
+  constructor(
+    private readonly s: Duplex,
+    onError: (e: unknown) => void,
+  ) {
+    s.on('error', onError);
+  }
+  write(d: Chunk): Promise<void> | undefined {
+    return this.s.write(d as Uint8Array) ? undefined : (once(this.s, 'drain') as Promise<unknown> as Promise<void>);
+  }
+  end(): void {
+    this.s.end();
+  }
+  read(onData: (chunk: Chunk) => void, onEnd: () => void): void {
+    this.s.on('data', onData);
+    this.s.on('end', onEnd);
+  }
+}
+
+const duplexChan = (s: Duplex, onError: (e: unknown) => void): Chan => new DuplexChan(s, onError);
+
+// ------------------------------------------------------------------------------------------------ raw
+
+/**
+ * The baseline: plain net.Socket. One TCP connection per channel: one-channel workloads (bulk1, rtt) use one
+ * connection; multi-channel ones (bulk64, open, idle) use one connection per channel.
+ */
+const raw: Peer = {
+  load: async () => undefined,
+  async listen(onChannel, _ov, onError) {
+    const server = net.createServer({ allowHalfOpen: true, noDelay: true }, (socket) => {
+      socket.setNoDelay(true);
+      onChannel(duplexChan(socket, onError));
+    });
+    server.on('error', onError);
+    return listenOn(server);
+  },
+  async connect(port, _ov, onError) {
+    return { open: async () => duplexChan(await connectTcp(port, true), onError) };
+  },
+  note: 'raw: net.Socket, one TCP connection per channel (bulk1 and rtt: one connection; bulk64: 64 parallel connections; open and idle: a new connection per channel)',
+  overrideNote: () => undefined,
+};
+
+// ------------------------------------------------------------------------------------------------ rxmux
+
+const rxmux: Peer = {
+  async load() {
+    await Promise.all([import('../src/index.js'), import('../src/node.js'), import('rxjs')]);
+  },
+  async listen(onChannel, ov, onError) {
+    const { createSession } = await import('../src/index.js');
+    const { socketCarrier } = await import('../src/node.js');
+    const server = net.createServer((socket) => {
+      const session = createSession(socketCarrier(socket), { role: 'server', ...rxmuxOptions(ov) });
+      session.incoming$.subscribe({ next: (req) => onChannel(rxChan(req.accept(), onError)), error: onError });
+    });
+    server.on('error', onError);
+    return listenOn(server);
+  },
+  async connect(port, ov, onError) {
+    const { createSession } = await import('../src/index.js');
+    const { socketCarrier } = await import('../src/node.js');
+    const { firstValueFrom } = await import('rxjs');
+    const session = createSession(socketCarrier(await connectTcp(port)), { role: 'client', ...rxmuxOptions(ov) });
+    session.closed$.subscribe(({ error }) => error && onError(error));
+    return { open: async () => rxChan(await firstValueFrom(session.open()), onError) };
+  },
+  note: "rxmux: src/ through createSession(socketCarrier(socket)), default profile 'rxmux', session and carrier defaults (TCP_NODELAY); Channel.write awaited for back-pressure, incoming$ subscribed",
+  overrideNote: (ov) =>
+    ov.openChannels && ov.openChannels > 4096 ? `rxmux: maxOpen raised from 4096 to ${ov.openChannels} on both ends (the default caps open channels below the workload)` : undefined,
+};
+
+function rxmuxOptions(ov: Overrides): { maxOpen?: number } {
+  return ov.openChannels && ov.openChannels > 4096 ? { maxOpen: ov.openChannels } : {};
+}
+
+type RxChannel = import('../src/index.js').Channel;
+
+class RxChan implements Chan {
+  constructor(
+    private readonly ch: RxChannel,
+    private readonly onError: (e: unknown) => void,
+  ) {}
+  write(d: Chunk): Promise<void> {
+    return this.ch.write(d as Uint8Array);
+  }
+  end(): void {
+    this.ch.end();
+  }
+  read(onData: (chunk: Chunk) => void, onEnd: () => void): void {
+    this.ch.incoming$.subscribe({ next: onData, complete: onEnd, error: this.onError });
+  }
+}
+
+const rxChan = (ch: RxChannel, onError: (e: unknown) => void): Chan => new RxChan(ch, onError);
+
+// ------------------------------------------------------------------------------------------------ bpmux
+
+const bpmux: Peer = {
+  async load() {
+    await import('bpmux');
+  },
+  async listen(onChannel, _ov, onError) {
+    const { BPMux } = (await import('bpmux')).default;
+    const server = net.createServer((socket) => {
+      socket.setNoDelay(true);
+      const mux = new BPMux(socket);
+      mux.on('error', onError);
+      mux.on('handshake', (duplex: Duplex, _data: unknown, delay: unknown) => {
+        // `delay` is null for duplexes this side created; only the peer's are channels to accept.
+        if (delay) onChannel(duplexChan(duplex, onError));
+      });
+    });
+    server.on('error', onError);
+    return listenOn(server);
+  },
+  async connect(port, _ov, onError) {
+    const { BPMux } = (await import('bpmux')).default;
+    const mux = new BPMux(await connectTcp(port));
+    mux.on('error', onError);
+    return { open: async () => duplexChan(mux.multiplex(), onError) };
+  },
+  note: 'bpmux: BPMux over the net.Socket at its defaults (per-duplex Node highWaterMark 16 KiB, which is also its per-stream window); data written before the handshake answer is buffered by bpmux',
+  overrideNote: () => undefined,
+};
+
+// ------------------------------------------------------------------------------------------------ libp2p-yamux
+
+type Libp2pStream = import('@libp2p/interface').Stream;
+
+/** A MultiaddrConnection over a net.Socket, modelled on @libp2p/tcp: one socket.write per buffer. */
+async function socketMaConn(socket: net.Socket, direction: 'inbound' | 'outbound') {
+  const { AbstractMultiaddrConnection } = await import('@libp2p/utils');
+  const { defaultLogger } = await import('@libp2p/logger');
+  const { multiaddr } = await import('@multiformats/multiaddr');
+  type List = Parameters<InstanceType<typeof AbstractMultiaddrConnection>['sendData']>[0];
+
+  class SocketMaConn extends AbstractMultiaddrConnection {
+    constructor() {
+      super({
+        remoteAddr: multiaddr(`/ip4/${HOST}/tcp/${socket.remotePort ?? 0}`),
+        direction,
+        log: defaultLogger().forComponent(`bench:maconn:${direction}`),
+      });
+      socket.on('data', (buf: Buffer) => this.onData(buf));
+      socket.on('drain', () => this.safeDispatchEvent('drain'));
+      socket.on('end', () => this.onRemoteCloseWrite());
+      socket.on('close', () => this.onTransportClosed());
+      socket.on('error', () => undefined);
+    }
+    sendData(data: List): { sentBytes: number; canSendMore: boolean } {
+      let canSendMore = true;
+      for (const buf of data) canSendMore = socket.write(buf);
+      return { sentBytes: data.byteLength, canSendMore };
+    }
+    sendReset(): void {
+      socket.resetAndDestroy();
+    }
+    async sendClose(): Promise<void> {
+      socket.end();
+    }
+    sendPause(): void {
+      socket.pause();
+    }
+    sendResume(): void {
+      socket.resume();
+    }
+  }
+  return new SocketMaConn();
+}
+
+async function libp2pMuxer(socket: net.Socket, direction: 'inbound' | 'outbound', ov: Overrides) {
+  const { yamux } = await import('@chainsafe/libp2p-yamux');
+  const caps = ov.openChannels && ov.openChannels > 1000 ? { maxInboundStreams: ov.openChannels, maxOutboundStreams: ov.openChannels } : {};
+  return yamux(caps)().createStreamMuxer(await socketMaConn(socket, direction));
+}
+
+class Libp2pChan implements Chan {
+  constructor(
+    private readonly stream: Libp2pStream,
+    private readonly onError: (e: unknown) => void,
+  ) {}
+  write(d: Chunk): Promise<void> | undefined {
+    return this.stream.send(d as Uint8Array) ? undefined : this.stream.onDrain();
+  }
+  end(): void {
+    this.stream.close().catch(this.onError);
+  }
+  read(onData: (chunk: Chunk) => void, onEnd: () => void): void {
+    // 'message' carries the bytes in evt.data (a Uint8Array or Uint8ArrayList); 'end' comes once the remote closed
+    // its write side and every byte was delivered.
+    this.stream.addEventListener('message', (evt) => onData(evt.data));
+    this.stream.addEventListener('end', onEnd);
+  }
+}
+
+const libp2pChan = (stream: Libp2pStream, onError: (e: unknown) => void): Chan => new Libp2pChan(stream, onError);
+
+const libp2p: Peer = {
+  async load() {
+    await Promise.all([import('@chainsafe/libp2p-yamux'), import('@libp2p/utils'), import('@libp2p/logger'), import('@multiformats/multiaddr')]);
+  },
+  async listen(onChannel, ov, onError) {
+    const server = net.createServer((socket) => {
+      socket.setNoDelay(true);
+      libp2pMuxer(socket, 'inbound', ov).then(
+        (muxer) => muxer.addEventListener('stream', (evt) => onChannel(libp2pChan(evt.detail, onError))),
+        onError,
+      );
+    });
+    server.on('error', onError);
+    return listenOn(server);
+  },
+  async connect(port, ov) {
+    const muxer = await libp2pMuxer(await connectTcp(port), 'outbound', ov);
+    return { open: async () => libp2pChan(await muxer.createStream(), () => undefined) };
+  },
+  note: 'libp2p-yamux: @chainsafe/libp2p-yamux 8 muxer over a minimal MultiaddrConnection on the net.Socket (bench/peers.ts: one socket.write per buffer, like @libp2p/tcp), Promise.withResolvers polyfilled on Node 20, muxer defaults; stream.send() with onDrain() for back-pressure, "message" events read',
+  overrideNote: (ov) =>
+    ov.openChannels && ov.openChannels > 1000
+      ? `libp2p-yamux: maxInboundStreams and maxOutboundStreams raised from 1000 to ${ov.openChannels} (the defaults cap open streams below the workload)`
+      : undefined,
+};
+
+// ------------------------------------------------------------------------------------------------ http2
+
+const http2Peer: Peer = {
+  async load() {
+    await import('node:http2');
+  },
+  async listen(onChannel, _ov, onError) {
+    const http2 = await import('node:http2');
+    const h2 = http2.createServer();
+    h2.on('error', onError);
+    h2.on('sessionError', onError);
+    h2.on('stream', (stream) => {
+      stream.respond({ ':status': 200 });
+      onChannel(duplexChan(stream, onError));
+    });
+    const server = net.createServer((socket) => {
+      socket.setNoDelay(true);
+      h2.emit('connection', socket);
+    });
+    server.on('error', onError);
+    return listenOn(server);
+  },
+  async connect(port, _ov, onError) {
+    const http2 = await import('node:http2');
+    const socket = await connectTcp(port);
+    const client = http2.connect(`http://${HOST}:${port}`, { createConnection: () => socket });
+    client.on('error', onError);
+    await once(client, 'connect');
+    return { open: async () => duplexChan(client.request({ ':method': 'POST', ':path': '/' }), onError) };
+  },
+  note: 'http2: node:http2, one client session over the net.Socket (server: http2.createServer() fed the accepted socket), each channel a POST stream the server answers at once with 200; defaults (65,535-byte initial stream and connection windows)',
+  overrideNote: () => undefined,
+};
+
+export const PEER_IMPLS: Record<PeerName, Peer> = { raw, rxmux, bpmux, 'libp2p-yamux': libp2p, http2: http2Peer };

@@ -1,0 +1,63 @@
+/**
+ * `npm run bench:profile`: where rxmux spends its time and memory, for the optimisation pass.
+ *
+ *   tsx bench/profile.ts [--quick] [--workloads bulk1,bulk64,open,rtt,idle] [--top 20] [--peer rxmux]
+ *
+ * CPU: runs each workload once with the V8 CPU profiler on both sides (the same worker bundle as the benchmark;
+ * frames are mapped back to src/ through its source map) and summarises each .cpuprofile (top self time, total time, self time by file).
+ * Memory: runs idle with a heap snapshot on each side before and after opening the channels and diffs them by
+ * object kind, per channel. Raw files go to bench/.profile/, the summary to bench/profile.md (and stdout).
+ */
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { FULL, PEERS, QUICK, type PeerName, type WorkloadName } from './common.js';
+import { summarise, summaryMarkdown } from './cpuprofile-summary.js';
+import { BENCH_DIR, bundleLauncher, measure } from './harness.js';
+import { diffSnapshots, heapMarkdown } from './heapsnapshot-summary.js';
+
+const argv = process.argv.slice(2);
+const opt = (name: string): string | undefined => {
+  const i = argv.indexOf(`--${name}`);
+  return i >= 0 ? argv[i + 1] : undefined;
+};
+const quick = argv.includes('--quick');
+const sizes = quick ? QUICK : FULL;
+const top = Number(opt('top') ?? 20);
+const peer = (opt('peer') ?? 'rxmux') as PeerName;
+if (!PEERS.includes(peer)) throw new Error(`unknown peer ${peer}`);
+const workloads = (opt('workloads') ?? 'bulk1,bulk64,open,rtt,idle').split(',') as WorkloadName[];
+const outDir = join(BENCH_DIR, '.profile', peer);
+
+async function main(): Promise<void> {
+  rmSync(outDir, { recursive: true, force: true });
+  // The same bundle the benchmark runs; frames are mapped back to src/ through its source map.
+  const launcher = await bundleLauncher();
+  const md: string[] = [`# ${peer} profile${quick ? ' (quick sizes)' : ''}`, '', `${new Date().toISOString()} · Node ${process.version}`, ''];
+  for (const w of workloads) {
+    const dir = join(outDir, w);
+    mkdirSync(dir, { recursive: true });
+    const env = w === 'idle' ? { BENCH_HEAP_SNAPSHOT_DIR: dir } : { BENCH_CPU_PROFILE_DIR: dir };
+    process.stderr.write(`profiling ${peer} ${w} ... `);
+    const { figures } = await measure({ peer, workload: w, sizes, launcher, timeoutMs: 600_000, env });
+    process.stderr.write(`${JSON.stringify(figures)}\n`);
+    md.push(`## ${w}`, '', `figures: ${Object.entries(figures).map(([k, v]) => `${k}=${v.toFixed(1)}`).join(', ')}`, '');
+    for (const side of ['opener', 'acceptor'] as const) {
+      if (w === 'idle') {
+        md.push(`### ${side}: heap snapshot diff (after opening ${sizes.idleChannels} channels minus before)`, '');
+        md.push(heapMarkdown(diffSnapshots(join(dir, `${side}-before.heapsnapshot`), join(dir, `${side}-after.heapsnapshot`), sizes.idleChannels, top)));
+      } else {
+        const file = join(dir, `${side}.cpuprofile`);
+        md.push(`### ${side} (${side === 'opener' ? 'sends and times' : 'receives and answers'}) — ${file.slice(BENCH_DIR.length + 1)}`, '');
+        md.push(summaryMarkdown(summarise(JSON.parse(readFileSync(file, 'utf8')), top)));
+      }
+    }
+  }
+  const text = md.join('\n');
+  writeFileSync(join(BENCH_DIR, peer === 'rxmux' ? 'profile.md' : `profile-${peer}.md`), text);
+  process.stdout.write(text);
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});

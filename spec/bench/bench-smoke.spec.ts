@@ -1,0 +1,85 @@
+/**
+ * Smoke check of `npm run bench`: the quick mode runs end to end for the raw socket and rxmux, and its JSON has a
+ * number for every metric of every workload. It checks that the benchmark works, not how fast anything is.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { METRICS, WORKLOADS } from '../../bench/common.js';
+
+const ROOT = join(__dirname, '..', '..');
+
+interface Stat {
+  median: number;
+  min: number;
+  max: number;
+  samples: number[];
+  ratioToRaw: number | null;
+}
+interface Results {
+  meta: { quick: boolean; peers: string[]; workloads: string[] };
+  results: Record<string, Record<string, { metrics: Record<string, Stat>; errors: string[] }>>;
+  targets: { name: string; measured: string; pass: boolean | null }[];
+}
+
+describe('npm run bench -- --quick --peers raw,rxmux', () => {
+  let out: string;
+  let run: ReturnType<typeof spawnSync>;
+  let results: Results;
+
+  beforeAll(() => {
+    out = mkdtempSync(join(tmpdir(), 'rxmux-bench-'));
+    run = spawnSync(process.execPath, ['--import', 'tsx', join(ROOT, 'bench', 'run.ts'), '--quick', '--peers', 'raw,rxmux', '--out', out], {
+      cwd: ROOT,
+      encoding: 'utf8',
+      timeout: 110_000,
+    });
+    results = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')) as Results;
+  }, 120_000);
+
+  afterAll(() => rmSync(out, { recursive: true, force: true }));
+
+  it('exits with status 0 and prints the Markdown table', () => {
+    expect({ status: run.status, stderr: run.status === 0 ? '' : String(run.stderr) }).toEqual({ status: 0, stderr: '' });
+    expect(String(run.stdout)).toContain('| workload | metric | raw | rxmux |');
+    expect(readFileSync(join(out, 'results.md'), 'utf8')).toBe(String(run.stdout));
+  });
+
+  it('records a quick run of every workload for the raw socket and rxmux only', () => {
+    expect(results.meta).toMatchObject({ quick: true, peers: ['raw', 'rxmux'], workloads: [...WORKLOADS] });
+    expect(Object.keys(results.results)).toEqual([...WORKLOADS]);
+    for (const w of WORKLOADS) expect(Object.keys(results.results[w]!)).toEqual(['raw', 'rxmux']);
+  });
+
+  it.each([...WORKLOADS])('has a finite positive number for every %s metric of both peers, with no failed measurement', (w) => {
+    for (const peer of ['raw', 'rxmux']) {
+      const cell = results.results[w]![peer]!;
+      expect({ peer, errors: cell.errors }).toEqual({ peer, errors: [] });
+      for (const def of METRICS[w]) {
+        const st = cell.metrics[def.key];
+        expect({ peer, metric: def.key, finite: Number.isFinite(st?.median) }).toEqual({ peer, metric: def.key, finite: true });
+        // Idle RSS per channel can come out negative (the OS may hand pages back); every other figure is a positive size, rate or time.
+        if (!def.key.endsWith('Rss')) expect(st!.median).toBeGreaterThan(0);
+      }
+    }
+  });
+
+  it('gives every rxmux figure as a ratio to the raw socket of the same run', () => {
+    for (const w of WORKLOADS) {
+      for (const def of METRICS[w]) {
+        const ratio = results.results[w]!['rxmux']!.metrics[def.key]!.ratioToRaw;
+        expect({ w, metric: def.key, finite: Number.isFinite(ratio) }).toEqual({ w, metric: def.key, finite: true });
+      }
+    }
+  });
+
+  it('judges the targets it can with the peers measured, and leaves the peer comparisons n/a', () => {
+    const byName = Object.fromEntries(results.targets.map((t) => [t.name, t.pass]));
+    expect(byName['open ≥ 3× bpmux']).toBeNull();
+    expect(byName['open ≥ 3× libp2p-yamux']).toBeNull();
+    for (const name of ['bulk1 throughput ≥ 0.90× raw', 'rtt p50 ≤ 1.10× raw', 'idle heap ≤ 1,000 B per open channel (each side)']) {
+      expect({ name, judged: typeof byName[name] }).toEqual({ name, judged: 'boolean' });
+    }
+  });
+});
