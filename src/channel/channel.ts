@@ -132,6 +132,8 @@ export interface ChannelHost {
   readonly rtt: number;
   /** Bytes buffered across all channels. */
   bufferedIn: number;
+  /** Milliseconds of the session's scheduler since the session started (small numbers: no boxed doubles per channel). */
+  clock(): number;
   activate(ch: ChannelImpl): void;
   flush(): void;
   sendWindowUpdate(ch: ChannelImpl, delta: number): void;
@@ -151,6 +153,7 @@ export interface ChannelHost {
 const EMPTY = new Uint8Array(0);
 /** One settled promise for every write that needs no waiting (no allocation per write). */
 const RESOLVED: Promise<void> = Promise.resolve();
+const NO_ERROR: ChannelEnd = { error: undefined };
 
 function writeClosed(id: number): MuxError {
   return new MuxError('ERR_MUX_WRITE_CLOSED', `channel ${id}: write side is closed`);
@@ -214,7 +217,9 @@ export class ChannelImpl implements Channel, WriterChannel {
   private watchdog: Subscription | undefined;
 
   private credit: Watched<number> | undefined;
-  private readonly ended = new OnceSignal<ChannelEnd>();
+  /** How the channel ended, once it has; the signal is created only when someone asks for closed$. */
+  private end_: ChannelEnd | undefined;
+  private ended: OnceSignal<ChannelEnd> | undefined;
   /** Called when the channel becomes usable (opener: ACK arrived; acceptor: accepted). */
   onOpen: (() => void) | undefined;
   /** Called when an opening channel is refused or fails before it opened. */
@@ -243,7 +248,7 @@ export class ChannelImpl implements Channel, WriterChannel {
     this.recvAvailable = 256 * 1024;
     this.readTimeout = timeouts.readTimeout;
     this.writeTimeout = timeouts.writeTimeout;
-    this.lastGrantAt = host.scheduler.now();
+    this.lastGrantAt = host.clock();
   }
 
   get weight(): number {
@@ -419,6 +424,10 @@ export class ChannelImpl implements Channel, WriterChannel {
   }
 
   get closed$(): Observable<ChannelEnd> {
+    if (!this.ended) {
+      this.ended = new OnceSignal<ChannelEnd>();
+      if (this.end_) this.ended.emit(this.end_);
+    }
     return this.ended.observable;
   }
 
@@ -477,7 +486,7 @@ export class ChannelImpl implements Channel, WriterChannel {
     this.sendWindow -= n;
     this.bytesOut += n;
     this.framesOut++;
-    if (this.writeTimeout > 0 || this.halfClosedAt >= 0) this.lastWriteProgress = this.lastActivity = this.host.scheduler.now();
+    if (this.writeTimeout > 0 || this.halfClosedAt >= 0) this.lastWriteProgress = this.lastActivity = this.host.clock();
     this.credit?.set(this.sendWindow);
     if (this.waiters && this.outBytes <= this.host.options.highWaterMark) this.releaseWaiters();
     // The FIN always goes in a frame of its own: some yamux peers apply a FIN before the data it rides on.
@@ -517,7 +526,7 @@ export class ChannelImpl implements Channel, WriterChannel {
     this.recvAvailable -= n;
     this.bytesIn += n;
     this.framesIn++;
-    if (this.readTimeout > 0 || this.halfClosedAt >= 0) this.lastRead = this.lastActivity = this.host.scheduler.now();
+    if (this.readTimeout > 0 || this.halfClosedAt >= 0) this.lastRead = this.lastActivity = this.host.clock();
     if (this.failure || this.finReceived) {
       // Bytes after FIN or for a failed channel: count them as consumed so the window stays consistent.
       return;
@@ -609,10 +618,15 @@ export class ChannelImpl implements Channel, WriterChannel {
       cb?.(error);
     }
     this.host.released(this);
-    this.ended.emit({ error });
+    this.settle({ error });
   }
 
-  /** Grants credit that waited for the session budget. */
+  private settle(end: ChannelEnd): void {
+    this.end_ = end;
+    this.ended?.emit(end);
+  }
+
+    /** Grants credit that waited for the session budget. */
   retryGrant(): void {
     this.grantDeferred = false;
     this.grant();
@@ -648,7 +662,7 @@ export class ChannelImpl implements Channel, WriterChannel {
     this.outBytes += bytes.byteLength;
     if (armWriteDeadline) {
       // The write deadline runs only while bytes wait.
-      this.lastWriteProgress = this.host.scheduler.now();
+      this.lastWriteProgress = this.host.clock();
       this.startWatchdog();
     }
     if (this.sendable && this.sendWindow > 0) {
@@ -805,7 +819,7 @@ export class ChannelImpl implements Channel, WriterChannel {
     let growth = 0;
     const max = host.options.maxReceiveWindow;
     if (max > this.recvWindow) {
-      const now = host.scheduler.now();
+      const now = host.clock();
       if (host.rtt < 0) {
         // No round-trip sample yet (e.g. on the accepting side): take one, so later grants can tune.
         host.requestRtt();
@@ -824,7 +838,7 @@ export class ChannelImpl implements Channel, WriterChannel {
 
   private markHalfClosed(): void {
     if (this.halfClosedAt < 0) {
-      this.halfClosedAt = this.lastActivity = this.host.scheduler.now();
+      this.halfClosedAt = this.lastActivity = this.host.clock();
       this.startWatchdog();
     }
   }
@@ -835,7 +849,7 @@ export class ChannelImpl implements Channel, WriterChannel {
       this.stopWatchdog();
       this.credit?.complete();
       this.host.released(this);
-      this.ended.emit({ error: undefined });
+      this.settle(NO_ERROR);
     }
   }
 
@@ -843,7 +857,7 @@ export class ChannelImpl implements Channel, WriterChannel {
 
   private startWatchdog(): void {
     if (this.state !== 'open') return;
-    const now = this.host.scheduler.now();
+    const now = this.host.clock();
     if (this.lastRead === 0) this.lastRead = now;
     const next = this.nextDeadline(now);
     if (next === undefined) return;
@@ -876,7 +890,7 @@ export class ChannelImpl implements Channel, WriterChannel {
 
   private checkDeadlines(action: SchedulerAction<ChannelImpl>): void {
     if (this.state !== 'open') return;
-    const now = this.host.scheduler.now();
+    const now = this.host.clock();
     let why: string | undefined;
     if (this.readTimeout > 0 && !this.finReceived && now - this.lastRead >= this.readTimeout) {
       why = `no bytes received for ${this.readTimeout} ms (read timeout)`;

@@ -199,7 +199,9 @@ class SessionImpl implements Session, ChannelHost {
   private readonly keepAliveChecks = new Set<Subscription>();
   private shutdownTimer: Subscription | undefined;
   private chunksIn = 0;
-  /** A Ping for the first round-trip sample is on its way. */
+  /** Scheduler time at the start: channel timestamps are kept relative to it. */
+  private readonly epoch: number;
+    /** A Ping for the first round-trip sample is on its way. */
   private rttProbe = false;
 
   // Counters.
@@ -218,6 +220,7 @@ class SessionImpl implements Session, ChannelHost {
     this.role = options.role;
     this.profile = options.profile;
     this.scheduler = options.scheduler;
+    this.epoch = this.scheduler.now();
     this.nextId = options.role === 'client' ? 1 : 2;
     this.writer = new FairWriter(carrier, {
       maxFrameSize: options.maxFrameSize,
@@ -292,7 +295,7 @@ class SessionImpl implements Session, ChannelHost {
       ch.weight = options.weight ?? 1;
       this.map.set(id, ch);
       this.openedLocal++;
-      ch.openedAt = this.scheduler.now();
+      ch.openedAt = this.clock();
       let timer: Subscription | undefined;
       // yamux style (the yamux profile's default): the channel is handed over at once and may send within the
       // initial window before the ACK; a refusal then fails the channel. rxmux style: handed over on the ACK.
@@ -300,7 +303,7 @@ class SessionImpl implements Session, ChannelHost {
       let handedOver = false;
       ch.onOpen = () => {
         timer?.unsubscribe();
-        this.rttSample(this.scheduler.now() - ch.openedAt);
+        this.rttSample(this.clock() - ch.openedAt);
         if (handedOver) return;
         subscriber.next(ch);
         subscriber.complete();
@@ -483,7 +486,11 @@ class SessionImpl implements Session, ChannelHost {
     this.writer.enqueueControl(this.frame(FrameType.WindowUpdate, Flag.RST, ch.id, 0));
   }
 
-  requestRtt(): void {
+  clock(): number {
+    return this.scheduler.now() - this.epoch;
+  }
+
+    requestRtt(): void {
     if (this.rtt >= 0 || this.rttProbe || this.closed) return;
     this.rttProbe = true;
     const settle = (): void => {
@@ -628,7 +635,7 @@ class SessionImpl implements Session, ChannelHost {
       this.pendingAccept++;
       ch.awaitingAccept = true;
       if (rxmux && f.type === 'data') {
-        ch.meta = payload.slice();
+        ch.meta = payload.byteLength ? payload.slice() : EMPTY;
         ch.consumedControl(payload.byteLength);
         payload = EMPTY;
       }
@@ -648,7 +655,7 @@ class SessionImpl implements Session, ChannelHost {
     if (flags & Flag.ACK && ch.state === 'opening') {
       let reply = EMPTY;
       if (rxmux && f.type === 'data') {
-        reply = payload.slice();
+        reply = payload.byteLength ? payload.slice() : EMPTY;
         ch.consumedControl(payload.byteLength);
         payload = EMPTY;
       }
