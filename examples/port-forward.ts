@@ -39,9 +39,14 @@ function hostPort(text: string | undefined, flag: string): { host: string; port:
   return { host: m[1]!, port: Number(m[2]) };
 }
 
-/** Pipes a TCP socket and a channel into each other; resolves when both directions are done. */
+/**
+ * Pipes a TCP socket and a channel into each other; resolves when both directions are done.
+ * Two pipelines, one per direction: `pipeline(socket, duplex, socket)` would destroy the Duplex as soon as the
+ * socket's side is done, while bytes for the channel may still wait for the peer's credit (the reset drops them).
+ */
 async function splice(socket: Socket, channel: Channel): Promise<void> {
-  await pipeline(socket, toDuplex(channel), socket);
+  const duplex = toDuplex(channel);
+  await Promise.all([pipeline(socket, duplex), pipeline(duplex, socket)]);
 }
 
 /** Resolves on SIGINT or SIGTERM. */

@@ -198,7 +198,7 @@ describe('interop with Go hashicorp/yamux (yamux profile)', () => {
 
         it('a 2.5 MiB transfer from Go to a reader that stalls until its window is full never buffers more than 256 KiB', async () => {
           const bytes = 10 * WINDOW;
-          const { peer, session, rec } = await link(rxRole, ['-mode', 'source', '-streams', '1', '-bytes', String(bytes)]);
+          const { peer, session, rec } = await link(rxRole, ['-mode', 'source', '-streams', '1', '-bytes', String(bytes)], { maxReceiveWindow: WINDOW }); // tuning off: the bound under test is the 256 KiB window
           const ch = (await nextIncoming(session)).accept();
           const { result } = stallingReader(ch, rec);
           const got = await result;
