@@ -47,6 +47,9 @@ function hostPort(text: string | undefined, flag: string): { host: string; port:
 async function splice(socket: Socket, channel: Channel): Promise<void> {
   const duplex = toDuplex(channel);
   await Promise.all([pipeline(socket, duplex), pipeline(duplex, socket)]);
+  // The last bytes for the peer may still wait for its credit: done means the channel closed both ways.
+  const { error } = await lastValueFrom(channel.closed$);
+  if (error) throw error;
 }
 
 /** Resolves on SIGINT or SIGTERM. */
