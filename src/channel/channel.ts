@@ -266,7 +266,7 @@ export class ChannelImpl implements Channel, WriterChannel {
 
   get incoming$(): Observable<Uint8Array> {
     return new Observable<Uint8Array>((subscriber) => {
-      if (this.reader || this.pulls?.length) {
+      if (this.liveReader() || this.pulls?.length) {
         subscriber.error(new MuxError('ERR_MUX_READ_BUSY', `channel ${this.id}: another reader is active`));
         return;
       }
@@ -275,16 +275,15 @@ export class ChannelImpl implements Channel, WriterChannel {
         subscriber.error(this.failure);
         return;
       }
+      // No teardown: an unsubscribed reader is noticed through `closed` (see liveReader), which saves a closure
+      // and a finalizer array per channel.
       this.reader = subscriber;
       this.deliver();
-      return () => {
-        if (this.reader === subscriber) this.reader = undefined;
-      };
     });
   }
 
   read(): Promise<Uint8Array | null> {
-    if (this.reader) return Promise.reject(new MuxError('ERR_MUX_READ_BUSY', `channel ${this.id}: incoming$ has a subscriber`));
+    if (this.liveReader()) return Promise.reject(new MuxError('ERR_MUX_READ_BUSY', `channel ${this.id}: incoming$ has a subscriber`));
     if (this.inBytes > 0 && !this.pulls?.length) return Promise.resolve(this.shiftConsumed());
     if (this.failure && !this.finReceived) return Promise.reject(this.failure);
     if (this.finReceived) return Promise.resolve(null);
@@ -531,8 +530,9 @@ export class ChannelImpl implements Channel, WriterChannel {
       // Bytes after FIN or for a failed channel: count them as consumed so the window stays consistent.
       return;
     }
-    if (this.state !== 'pending' && this.reader && !this.paused && this.inBytes === 0 && !this.delivering) {
-      this.reader.next(bytes);
+    const reader = this.state !== 'pending' && !this.paused && this.inBytes === 0 && !this.delivering ? this.liveReader() : undefined;
+    if (reader) {
+      reader.next(bytes);
       this.consumed(n);
       return;
     }
@@ -604,7 +604,7 @@ export class ChannelImpl implements Channel, WriterChannel {
       this.inQ = this.tail = undefined;
       this.inHead = 0;
       this.inBytes = 0;
-      const reader = this.reader;
+      const reader = this.liveReader();
       this.reader = undefined;
       reader?.error(error);
       const pulls = this.pulls;
@@ -752,7 +752,17 @@ export class ChannelImpl implements Channel, WriterChannel {
     q[q.length - 1] = tail.subarray(0, this.tailUsed);
   }
 
-  private shiftConsumed(): Uint8Array {
+  /** The current incoming$ subscriber, unless it has unsubscribed (or ended) since. */
+  private liveReader(): Subscriber<Uint8Array> | undefined {
+    const reader = this.reader;
+    if (reader && reader.closed) {
+      this.reader = undefined;
+      return undefined;
+    }
+    return reader;
+  }
+
+    private shiftConsumed(): Uint8Array {
     const q = this.inQ!;
     const chunk = q[this.inHead]!;
     q[this.inHead++] = EMPTY;
@@ -778,8 +788,9 @@ export class ChannelImpl implements Channel, WriterChannel {
     this.delivering = true;
     try {
       while (this.inBytes > 0) {
-        if (this.reader && !this.paused) {
-          this.reader.next(this.shiftConsumed());
+        const reader = this.paused ? undefined : this.liveReader();
+        if (reader) {
+          reader.next(this.shiftConsumed());
         } else if (this.pulls?.length) {
           const p = this.pulls.shift()!;
           p.resolve(this.shiftConsumed());
@@ -788,7 +799,7 @@ export class ChannelImpl implements Channel, WriterChannel {
         }
       }
       if (this.inBytes === 0 && this.finReceived) {
-        const reader = this.reader;
+        const reader = this.liveReader();
         if (reader && !this.paused) {
           this.reader = undefined;
           reader.complete();
