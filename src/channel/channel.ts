@@ -2,6 +2,7 @@ import { isObservable, Observable, type SchedulerAction, type SchedulerLike, typ
 import { MuxError } from '../errors.js';
 import type { OverflowStrategy, ResolvedOptions } from '../session/options.js';
 import type { WriterChannel } from '../scheduler/fair-writer.js';
+import type { Expiring } from '../session/deadlines.js';
 import { OnceSignal, Watched } from '../util/signal.js';
 import { toBytes } from '../util/bytes.js';
 
@@ -139,6 +140,8 @@ export interface ChannelHost {
   sendWindowUpdate(ch: ChannelImpl, delta: number): void;
   sendRst(ch: ChannelImpl, code: number, reason: string | undefined): void;
   deferGrant(ch: ChannelImpl): void;
+  /** Watches a half-closed channel's close timeout (one session timer for all channels). */
+  watchClose(ch: ChannelImpl): void;
   /** Asks for one round-trip sample (a Ping) when none was taken yet: window auto-tuning needs it. */
   requestRtt(): void;
   /** Buffered bytes were consumed: grants deferred by the session receive budget may go now. */
@@ -160,7 +163,7 @@ function writeClosed(id: number): MuxError {
 }
 
 /** The channel implementation. Users see it through the {@link Channel} interface. */
-export class ChannelImpl implements Channel, WriterChannel {
+export class ChannelImpl implements Channel, WriterChannel, Expiring {
   state: ChannelState;
   meta: Uint8Array = EMPTY;
   replyMeta: Uint8Array = EMPTY;
@@ -850,8 +853,21 @@ export class ChannelImpl implements Channel, WriterChannel {
   private markHalfClosed(): void {
     if (this.halfClosedAt < 0) {
       this.halfClosedAt = this.lastActivity = this.host.clock();
-      this.startWatchdog();
+      if (this.host.options.closeTimeout > 0) this.host.watchClose(this);
     }
+  }
+
+  /** Close-timeout deadline (session clock ms) while half-closed and not yet closed. */
+  deadline(): number | undefined {
+    return this.state === 'closed' || this.halfClosedAt < 0 ? undefined : this.lastActivity + this.host.options.closeTimeout;
+  }
+
+  /** The close timeout passed: reset on both ends. */
+  expire(): void {
+    if (this.state === 'closed') return;
+    this.host.sendRst(this, 0, 'timeout');
+    this.fail(new MuxError('ERR_MUX_TIMEOUT', `channel ${this.id}: half-closed and idle for ${this.host.options.closeTimeout} ms (close timeout)`));
+    this.host.flush();
   }
 
   private maybeReleased(): void {
@@ -894,8 +910,6 @@ export class ChannelImpl implements Channel, WriterChannel {
     };
     if (this.readTimeout > 0 && !this.finReceived) consider(this.lastRead + this.readTimeout);
     if (this.writeTimeout > 0 && this.outBytes > 0) consider(this.lastWriteProgress + this.writeTimeout);
-    const closeTimeout = this.host.options.closeTimeout;
-    if (closeTimeout > 0 && this.halfClosedAt >= 0) consider(this.lastActivity + closeTimeout);
     return next;
   }
 
@@ -907,8 +921,6 @@ export class ChannelImpl implements Channel, WriterChannel {
       why = `no bytes received for ${this.readTimeout} ms (read timeout)`;
     } else if (this.writeTimeout > 0 && this.outBytes > 0 && now - this.lastWriteProgress >= this.writeTimeout) {
       why = `queued bytes made no progress for ${this.writeTimeout} ms (write timeout)`;
-    } else if (this.host.options.closeTimeout > 0 && this.halfClosedAt >= 0 && now - this.lastActivity >= this.host.options.closeTimeout) {
-      why = `half-closed and idle for ${this.host.options.closeTimeout} ms (close timeout)`;
     }
     if (why) {
       this.watchdog = undefined;

@@ -9,6 +9,7 @@ import type { Frame, FrameHeader } from '../frame/frame.js';
 import { FairWriter } from '../scheduler/fair-writer.js';
 import { toBytes, utf8 } from '../util/bytes.js';
 import { OnceSignal } from '../util/signal.js';
+import { DeadlineSweeper, type Expiring } from './deadlines.js';
 import { resolveOptions, type ResolvedOptions, type SessionOptions } from './options.js';
 
 /** Options for {@link Session.open}. */
@@ -199,6 +200,8 @@ class SessionImpl implements Session, ChannelHost {
   private readonly keepAliveChecks = new Set<Subscription>();
   private shutdownTimer: Subscription | undefined;
   private chunksIn = 0;
+  /** One timer for every open timeout and close timeout. */
+  private readonly sweeper: DeadlineSweeper;
   /** Scheduler time at the start: channel timestamps are kept relative to it. */
   private readonly epoch: number;
     /** A Ping for the first round-trip sample is on its way. */
@@ -221,6 +224,7 @@ class SessionImpl implements Session, ChannelHost {
     this.profile = options.profile;
     this.scheduler = options.scheduler;
     this.epoch = this.scheduler.now();
+    this.sweeper = new DeadlineSweeper(this.scheduler, () => this.clock());
     this.nextId = options.role === 'client' ? 1 : 2;
     this.writer = new FairWriter(carrier, {
       maxFrameSize: options.maxFrameSize,
@@ -296,31 +300,35 @@ class SessionImpl implements Session, ChannelHost {
       this.map.set(id, ch);
       this.openedLocal++;
       ch.openedAt = this.clock();
-      let timer: Subscription | undefined;
+      let expiry: Expiring | undefined;
       // yamux style (the yamux profile's default): the channel is handed over at once and may send within the
       // initial window before the ACK; a refusal then fails the channel. rxmux style: handed over on the ACK.
       const eager = !(options.waitForAccept ?? this.profile === 'rxmux');
       let handedOver = false;
       ch.onOpen = () => {
-        timer?.unsubscribe();
+        if (expiry) this.sweeper.delete(expiry);
         this.rttSample(this.clock() - ch.openedAt);
         if (handedOver) return;
         subscriber.next(ch);
         subscriber.complete();
       };
       ch.onOpenFailed = (e) => {
-        timer?.unsubscribe();
+        if (expiry) this.sweeper.delete(expiry);
         if (!handedOver) subscriber.error(e);
       };
       this.sendOpen(ch);
       const timeout = options.timeout ?? this.options.openTimeout;
       if (timeout > 0) {
-        timer = this.scheduler.schedule(() => {
-          if (ch.state !== 'opening') return;
-          this.sendRst(ch, 0, 'open timeout');
-          ch.fail(new MuxError('ERR_MUX_TIMEOUT', `open of channel ${id} got no answer within ${timeout} ms`));
-          this.flush();
-        }, timeout);
+        const at = this.clock() + timeout;
+        expiry = {
+          deadline: () => (ch.state === 'opening' ? at : undefined),
+          expire: () => {
+            this.sendRst(ch, 0, 'open timeout');
+            ch.fail(new MuxError('ERR_MUX_TIMEOUT', `open of channel ${id} got no answer within ${timeout} ms`));
+            this.flush();
+          },
+        };
+        this.sweeper.add(expiry, at);
       }
       if (eager) {
         ch.eager = handedOver = true;
@@ -330,7 +338,7 @@ class SessionImpl implements Session, ChannelHost {
       this.flush();
       return () => {
         if (handedOver) return;
-        timer?.unsubscribe();
+        if (expiry) this.sweeper.delete(expiry);
         if (ch.state === 'opening') {
           ch.onOpen = ch.onOpenFailed = undefined;
           this.sendRst(ch, 0, 'open cancelled');
@@ -499,13 +507,19 @@ class SessionImpl implements Session, ChannelHost {
     this.sendPing(settle, settle);
   }
 
-    deferGrant(ch: ChannelImpl): void {
+    watchClose(ch: ChannelImpl): void {
+    const at = ch.deadline();
+    if (at !== undefined && !this.closed) this.sweeper.add(ch, at);
+  }
+
+  deferGrant(ch: ChannelImpl): void {
     this.deferred.add(ch);
   }
 
   released(ch: ChannelImpl): void {
     if (this.map.get(ch.id) === ch) this.map.delete(ch.id);
     this.deferred.delete(ch);
+    this.sweeper.delete(ch);
     if (ch.awaitingAccept) {
       // An open the peer cancelled (RST) before the application saw it: drop it from the backlog, or a peer
       // looping SYN+RST while nobody accepts would grow the backlog without bound.
@@ -966,6 +980,7 @@ class SessionImpl implements Session, ChannelHost {
     for (const check of this.keepAliveChecks) check.unsubscribe();
     this.keepAliveChecks.clear();
     this.shutdownTimer?.unsubscribe();
+    this.sweeper.clear();
     for (const s of this.carrierSubs) s.unsubscribe();
     this.carrierSubs.length = 0;
     for (const ch of [...this.map.values()]) ch.fail(channelError);
