@@ -460,7 +460,7 @@ export class ChannelImpl implements Channel, WriterChannel, Expiring {
     return this.finQueued && !this.finGone && this.outBytes === 0 && this.sendable;
   }
 
-  take(n: number, out: Uint8Array[]): boolean {
+  take(n: number, out: Uint8Array[]): void {
     const q = this.outQ!;
     let left = n;
     while (left > 0) {
@@ -491,8 +491,6 @@ export class ChannelImpl implements Channel, WriterChannel, Expiring {
     if (this.writeTimeout > 0 || this.halfClosedAt >= 0) this.lastWriteProgress = this.lastActivity = this.host.clock();
     this.credit?.set(this.sendWindow);
     if (this.waiters && this.outBytes <= this.host.options.highWaterMark) this.releaseWaiters();
-    // The FIN always goes in a frame of its own: some yamux peers apply a FIN before the data it rides on.
-    return false;
   }
 
   finSent(): void {

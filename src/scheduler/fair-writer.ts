@@ -14,9 +14,9 @@ export interface WriterChannel {
   readyBytes(): number;
   /** True when the write side was closed, nothing is queued, and the FIN has not gone yet. */
   finReady(): boolean;
-  /** Moves exactly `n` ready bytes into `out` (views, no copies). Returns true when the FIN rides on these bytes. */
-  take(n: number, out: Uint8Array[]): boolean;
-  /** The FIN went out in a frame of its own. */
+  /** Moves exactly `n` ready bytes into `out` (views, no copies). */
+  take(n: number, out: Uint8Array[]): void;
+  /** The FIN went out (always in a frame of its own: some yamux peers apply a FIN before the data it rides on). */
   finSent(): void;
 }
 
@@ -166,10 +166,8 @@ export class FairWriter {
       // Whole bytes per round, at least one: a fractional share (weight 1/3) must not cut fractional frame lengths.
       if (ch.deficit <= 0) ch.deficit += Math.max(1, Math.round(quantum * ch.weight) || 1);
       const n = Math.min(ch.deficit, maxFrameSize, ready);
-      const at = out.length;
-      out.push(EMPTY);
-      const fin = ch.take(n, out);
-      out[at] = this.header(FrameType.Data, fin ? Flag.FIN : 0, ch.id, n);
+      out.push(this.header(FrameType.Data, 0, ch.id, n));
+      ch.take(n, out);
       bytes += HEADER_LENGTH + n;
       this.framesOut++;
       ch.deficit -= n;
@@ -191,4 +189,3 @@ export class FairWriter {
   }
 }
 
-const EMPTY = new Uint8Array(0);
