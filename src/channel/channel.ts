@@ -634,7 +634,7 @@ export class ChannelImpl implements Channel, WriterChannel, Expiring {
   }
 
   /** Sets the idle timeouts (ms, 0 = none) before the channel opens. */
-  setTimeouts(readTimeout: number, writeTimeout: number): void {
+  configureTimeouts(readTimeout: number, writeTimeout: number): void {
     this.readTimeout = readTimeout;
     this.writeTimeout = writeTimeout;
   }

@@ -755,7 +755,7 @@ class SessionImpl implements Session, ChannelHost {
         }
         ch.replyMeta = reply;
         if (options.weight !== undefined) ch.weight = options.weight;
-        ch.setTimeouts(options.readTimeout ?? this.options.readTimeout, options.writeTimeout ?? this.options.writeTimeout);
+        ch.configureTimeouts(options.readTimeout ?? this.options.readTimeout, options.writeTimeout ?? this.options.writeTimeout);
         this.sendAccept(ch, reply);
         ch.accepted();
         this.flush();
