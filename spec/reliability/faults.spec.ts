@@ -100,8 +100,10 @@ interface VirtualPair {
 /** Two sessions over a memory pair in virtual time (keep-alive ON unless overridden: run() returning proves it stopped). */
 function virtualPair(options: Partial<SessionOptions> = {}, seed = 1): VirtualPair {
   const [a, b] = memoryPair({ latency: 2, chunkSize: { min: 1, max: 8 * KiB }, capacity: 64 * KiB, seed });
-  const client = createSession(a, { role: 'client', ...options });
-  const server = createSession(b, { role: 'server', ...options });
+  // 128 KiB carrier writes (not the 512 KiB default), so bytes are still queued in the channels, with their
+  // writes pending, when the carrier drops mid-transfer.
+  const client = createSession(a, { role: 'client', writeBatchSize: 128 * KiB, ...options });
+  const server = createSession(b, { role: 'server', writeBatchSize: 128 * KiB, ...options });
   return { a, b, client, server };
 }
 

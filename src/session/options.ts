@@ -33,7 +33,7 @@ export interface SessionOptions {
   overflow?: OverflowStrategy;
   /** Bytes a channel may send per round of the fair writer (times its weight). Default 16384 (16 KiB). */
   quantum?: number;
-  /** Largest batch of bytes handed to the carrier in one write. Default 131072 (128 KiB). */
+  /** Largest batch of bytes handed to the carrier in one write. Default 524288 (512 KiB). */
   writeBatchSize?: number;
   /** Send keep-alive pings. Default true. */
   keepAlive?: boolean;
@@ -71,7 +71,7 @@ export const DEFAULTS: Omit<ResolvedOptions, 'role' | 'scheduler'> = {
   highWaterMark: 256 * 1024,
   overflow: 'error',
   quantum: 16 * 1024,
-  writeBatchSize: 128 * 1024,
+  writeBatchSize: 512 * 1024,
   keepAlive: true,
   keepAliveInterval: 30_000,
   keepAliveTimeout: 10_000,
