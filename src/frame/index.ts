@@ -22,3 +22,4 @@ export {
   decodeAll,
 } from './decode.js';
 export { toHex, fromHex, formatFlags, formatFrame } from './format.js';
+export { encodeReason, parseReason } from './reason.js';

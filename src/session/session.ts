@@ -5,9 +5,10 @@ import { MuxError } from '../errors.js';
 import { Flag, FrameType, GoAwayCode, HEADER_LENGTH, INITIAL_WINDOW, MAX_U32 } from '../frame/constants.js';
 import { FrameDecoder, type HeaderVerdict } from '../frame/decode.js';
 import { writeHeader } from '../frame/encode.js';
+import { encodeReason, parseReason } from '../frame/reason.js';
 import type { Frame, FrameHeader } from '../frame/frame.js';
 import { FairWriter } from '../scheduler/fair-writer.js';
-import { toBytes, utf8 } from '../util/bytes.js';
+import { toBytes } from '../util/bytes.js';
 import { OnceSignal } from '../util/signal.js';
 import { DeadlineSweeper, type Expiring } from './deadlines.js';
 import { resolveOptions, type ResolvedOptions, type SessionOptions } from './options.js';
@@ -126,13 +127,6 @@ const EMPTY = new Uint8Array(0);
  */
 export const CONTROL_BACKLOG = 64;
 type PingWaiter = { start: number; done: (rtt: number) => void; fail: (e: MuxError) => void };
-
-/** Parses an rxmux reset/reject payload: u32 code, then UTF-8 reason. */
-function parseReason(payload: Uint8Array): { code: number; reason: string | undefined } {
-  if (payload.byteLength < 4) return { code: 0, reason: undefined };
-  const code = ((payload[0]! << 24) | (payload[1]! << 16) | (payload[2]! << 8) | payload[3]!) >>> 0;
-  return { code, reason: payload.byteLength > 4 ? utf8(payload.subarray(4)) : undefined };
-}
 
 /** Creates a session and starts it at once. See {@link multiplex} for the Observable form. */
 export function createSession(carrier: Carrier, options: SessionOptions): Session {
@@ -476,22 +470,24 @@ class SessionImpl implements Session, ChannelHost {
 
   sendRst(ch: ChannelImpl, code: number, reason: string | undefined): void {
     if (this.closed) return;
+    const text = reason ? toBytes(reason).subarray(0, this.options.maxMetadata) : EMPTY;
+    ch.sendWindow -= this.enqueueRst(ch.id, code, text, ch.sendWindow);
+  }
+
+  /**
+   * Queues the RST for a stream: in the rxmux profile a Data|RST carrying the code and reason when its payload fits
+   * in `room` (it counts against the peer's window), otherwise a bare WindowUpdate|RST. Returns the payload bytes sent.
+   */
+  private enqueueRst(id: number, code: number, text: Uint8Array, room: number): number {
     if (this.profile === 'rxmux') {
-      const text = reason ? toBytes(reason).subarray(0, this.options.maxMetadata) : EMPTY;
-      const payload = new Uint8Array(4 + text.byteLength);
-      payload[0] = code >>> 24;
-      payload[1] = (code >>> 16) & 0xff;
-      payload[2] = (code >>> 8) & 0xff;
-      payload[3] = code & 0xff;
-      payload.set(text, 4);
-      // The payload counts against the peer's window: send it only when it fits.
-      if (payload.byteLength <= ch.sendWindow) {
-        ch.sendWindow -= payload.byteLength;
-        this.writer.enqueueControl(this.frame(FrameType.Data, Flag.RST, ch.id, payload.byteLength, payload));
-        return;
+      const payload = encodeReason(code, text);
+      if (payload.byteLength <= room) {
+        this.writer.enqueueControl(this.frame(FrameType.Data, Flag.RST, id, payload.byteLength, payload));
+        return payload.byteLength;
       }
     }
-    this.writer.enqueueControl(this.frame(FrameType.WindowUpdate, Flag.RST, ch.id, 0));
+    this.writer.enqueueControl(this.frame(FrameType.WindowUpdate, Flag.RST, id, 0));
+    return 0;
   }
 
   clock(): number {
@@ -870,15 +866,9 @@ class SessionImpl implements Session, ChannelHost {
       this.droppedControl++;
       return;
     }
-    if (this.profile === 'rxmux') {
-      // Our own short, fixed reasons: not capped by maxMetadata (which bounds what applications send).
-      const text = toBytes(reason);
-      const payload = new Uint8Array(4 + text.byteLength);
-      payload.set(text, 4);
-      this.writer.enqueueControl(this.frame(FrameType.Data, Flag.RST, id, payload.byteLength, payload));
-    } else {
-      this.writer.enqueueControl(this.frame(FrameType.WindowUpdate, Flag.RST, id, 0));
-    }
+    // Our own short, fixed reasons: not capped by maxMetadata (which bounds what applications send). A refused
+    // open has the whole initial window as room.
+    this.enqueueRst(id, 0, toBytes(reason), INITIAL_WINDOW);
   }
 
   /** True when answers to the peer must be dropped: the carrier is saturated and CONTROL_BACKLOG control frames wait. */

@@ -1,17 +1,10 @@
 import { Flag } from '../frame/constants.js';
 import type { DataFrame, Frame, GoAwayFrame, PingFrame, WindowUpdateFrame } from '../frame/frame.js';
+import { encodeReason } from '../frame/reason.js';
 import { toBytes } from '../util/bytes.js';
 
 function bytes(data: Uint8Array | string): Uint8Array {
   return new Uint8Array(toBytes(data));
-}
-
-function reasonPayload(code: number, reason: string): Uint8Array {
-  const text = toBytes(reason);
-  const out = new Uint8Array(4 + text.byteLength);
-  new DataView(out.buffer).setUint32(0, code >>> 0);
-  out.set(text, 4);
-  return out;
 }
 
 /**
@@ -42,7 +35,7 @@ export const f = {
   },
   /** rxmux profile reset or reject: Data|RST carrying a u32 code and a UTF-8 reason. */
   reset(streamId: number, code = 0, reason = ''): DataFrame {
-    return { type: 'data', streamId, flags: Flag.RST, data: reasonPayload(code, reason) };
+    return { type: 'data', streamId, flags: Flag.RST, data: encodeReason(code, reason) };
   },
   /** yamux open: WindowUpdate|SYN with a window delta (0 = the 256 KiB default). */
   syn(streamId: number, delta = 0): WindowUpdateFrame {

@@ -1,0 +1,28 @@
+import { toBytes, utf8 } from '../util/bytes.js';
+
+/**
+ * The rxmux profile's reset/reject payload (carried by a Data|RST frame): a u32 big-endian code, then the
+ * UTF-8 reason. An empty payload means code 0 and no reason.
+ *
+ * @example
+ * ```ts
+ * encodeReason(7, 'bye'); // 00000007 627965
+ * ```
+ */
+export function encodeReason(code: number, reason: Uint8Array | string): Uint8Array {
+  const text = toBytes(reason);
+  const out = new Uint8Array(4 + text.byteLength);
+  out[0] = code >>> 24;
+  out[1] = (code >>> 16) & 0xff;
+  out[2] = (code >>> 8) & 0xff;
+  out[3] = code & 0xff;
+  out.set(text, 4);
+  return out;
+}
+
+/** Reads a reset/reject payload; a payload shorter than 4 bytes is code 0 with no reason. */
+export function parseReason(payload: Uint8Array): { code: number; reason: string | undefined } {
+  if (payload.byteLength < 4) return { code: 0, reason: undefined };
+  const code = ((payload[0]! << 24) | (payload[1]! << 16) | (payload[2]! << 8) | payload[3]!) >>> 0;
+  return { code, reason: payload.byteLength > 4 ? utf8(payload.subarray(4)) : undefined };
+}
