@@ -17,17 +17,7 @@ export const WINDOW = 256 * KiB;
 /** Every stable ERR_MUX_* code. */
 export const KNOWN_CODES: ReadonlySet<string> = new Set(Object.values(MuxErrorCodes));
 
-/** A raw 12-byte yamux header (big-endian), for inputs the frame builders cannot express. */
-export function header(version: number, type: number, flags: number, streamId: number, length: number): Uint8Array {
-  const out = new Uint8Array(12);
-  const v = new DataView(out.buffer);
-  v.setUint8(0, version);
-  v.setUint8(1, type);
-  v.setUint16(2, flags);
-  v.setUint32(4, streamId);
-  v.setUint32(8, length);
-  return out;
-}
+export { header } from '../support/frames.js';
 
 export function concat(parts: readonly Uint8Array[]): Uint8Array {
   const out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));

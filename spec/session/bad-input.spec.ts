@@ -1,18 +1,8 @@
 import { createSession, Flag, FrameType, MAX_U32, type Channel, type MuxError, type SessionEnd, type SessionOptions } from '../../src/index.js';
 import { f, virtualPeer, type VirtualPeer } from '../../src/testing.js';
+import { header } from '../support/frames.js';
 import { testScheduler } from '../support/marbles.js';
 
-/** A raw 12-byte yamux header (big-endian), for inputs the frame builders cannot express. */
-function header(version: number, type: number, flags: number, streamId: number, length: number): Uint8Array {
-  const out = new Uint8Array(12);
-  const v = new DataView(out.buffer);
-  v.setUint8(0, version);
-  v.setUint8(1, type);
-  v.setUint16(2, flags);
-  v.setUint32(4, streamId);
-  v.setUint32(8, length);
-  return out;
-}
 
 function concat(...parts: Uint8Array[]): Uint8Array {
   const out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));

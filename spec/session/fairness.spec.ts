@@ -1,9 +1,8 @@
-import { createHash } from 'node:crypto';
 import fc from 'fast-check';
-import { map, type Observable } from 'rxjs';
 import type { TestScheduler } from 'rxjs/testing';
-import { createSession, formatFrame, mulberry32, type Channel, type Frame, type SessionOptions } from '../../src/index.js';
+import { createSession, mulberry32, type Channel, type Frame, type SessionOptions } from '../../src/index.js';
 import { f, virtualPeer, type VirtualPeer } from '../../src/testing.js';
+import { expectFrames } from '../support/frames.js';
 import { testScheduler } from '../support/marbles.js';
 
 // ------------------------------------------------------------------------------------------------ helpers
@@ -16,43 +15,6 @@ function seeded(n: number, seed: number): Uint8Array {
   const out = new Uint8Array(n);
   for (let i = 0; i < n; i++) out[i] = Math.floor(rng() * 256);
   return out;
-}
-
-/** One line per frame, with a digest of the payload so that large frames compare exactly but diff readably. */
-function sig(frame: Frame): string {
-  if (frame.type === 'data' && frame.data.byteLength > 0) {
-    return `${formatFrame(frame, 0)} sha256:${createHash('sha256').update(frame.data).digest('hex').slice(0, 16)}`;
-  }
-  return formatFrame(frame);
-}
-
-const KEYS = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ';
-type Step = [frame: number, frames: Frame[]];
-
-/** Asserts the exact frames written, in virtual time: [virtual frame, frames written at that frame]. */
-function expectFrames(expectObservable: TestScheduler['expectObservable'], written$: Observable<Frame>, steps: Step[]): void {
-  const values: Record<string, string> = {};
-  const keyOf = new Map<string, string>();
-  let marble = '';
-  let at = 0;
-  for (const [frame, frames] of steps) {
-    if (frame < at) throw new Error(`expectFrames: step at ${frame} overlaps the previous one (ends at ${at})`);
-    if (frame > at) marble += ` ${frame - at}ms `;
-    const tokens = frames.map((fr) => {
-      const s = sig(fr);
-      let key = keyOf.get(s);
-      if (key === undefined) {
-        key = KEYS[keyOf.size];
-        if (key === undefined) throw new Error('expectFrames: too many distinct frames for one marble');
-        keyOf.set(s, key);
-        values[key] = s;
-      }
-      return key;
-    });
-    marble += tokens.length > 1 ? `(${tokens.join('')})` : tokens[0];
-    at = frame + (tokens.length > 1 ? tokens.length + 2 : 1);
-  }
-  expectObservable(written$.pipe(map(sig))).toBe(marble, values);
 }
 
 type Hot = TestScheduler['createHotObservable'];

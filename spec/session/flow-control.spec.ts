@@ -1,10 +1,8 @@
 import { createHash } from 'node:crypto';
-import { asyncScheduler, defer, map, of, skip, type Observable } from 'rxjs';
-import type { TestScheduler } from 'rxjs/testing';
+import { asyncScheduler, defer, of, skip, type Observable } from 'rxjs';
 import {
   createSession,
   encodeFrame,
-  formatFrame,
   memoryPair,
   mulberry32,
   type Channel,
@@ -14,6 +12,7 @@ import {
   type SessionOptions,
 } from '../../src/index.js';
 import { f, virtualPeer, type VirtualPeer } from '../../src/testing.js';
+import { expectFrames, sig, type Step } from '../support/frames.js';
 import { testScheduler } from '../support/marbles.js';
 
 // ------------------------------------------------------------------------------------------------ helpers
@@ -46,50 +45,11 @@ function concat(parts: readonly Uint8Array[]): Uint8Array {
   return out;
 }
 
-/** One line per frame, with a digest of the payload so that large frames compare exactly but diff readably. */
-function sig(frame: Frame): string {
-  if (frame.type === 'data' && frame.data.byteLength > 0) return `${formatFrame(frame, 0)} sha256:${sha256(frame.data).slice(0, 16)}`;
-  return formatFrame(frame);
-}
-
 /** Data frames for `bytes`, cut every `size` bytes. */
 function dataFrames(id: number, bytes: Uint8Array, size = FRAME): Frame[] {
   const out: Frame[] = [];
   for (let at = 0; at < bytes.byteLength; at += size) out.push(f.data(id, bytes.subarray(at, at + size)));
   return out;
-}
-
-const KEYS = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ';
-type Step = [frame: number, frames: (Frame | '|')[]];
-
-/**
- * Asserts the exact frames written, in virtual time. `steps` lists [virtual frame, frames written at that frame];
- * '|' marks the carrier being released (written$ completes).
- */
-function expectFrames(expectObservable: TestScheduler['expectObservable'], written$: Observable<Frame>, steps: Step[]): void {
-  const values: Record<string, string> = {};
-  const keyOf = new Map<string, string>();
-  let marble = '';
-  let at = 0;
-  for (const [frame, frames] of steps) {
-    if (frame < at) throw new Error(`expectFrames: step at ${frame} overlaps the previous one (ends at ${at})`);
-    if (frame > at) marble += ` ${frame - at}ms `;
-    const tokens = frames.map((fr) => {
-      if (fr === '|') return '|';
-      const s = sig(fr);
-      let key = keyOf.get(s);
-      if (key === undefined) {
-        key = KEYS[keyOf.size];
-        if (key === undefined) throw new Error('expectFrames: too many distinct frames for one marble');
-        keyOf.set(s, key);
-        values[key] = s;
-      }
-      return key;
-    });
-    marble += tokens.length > 1 ? `(${tokens.join('')})` : tokens[0];
-    at = frame + (tokens.length > 1 ? tokens.length + 2 : 1);
-  }
-  expectObservable(written$.pipe(map(sig))).toBe(marble, values);
 }
 
 /** Lets queued promise callbacks run (microtasks only: no timer, no real time passes). */
