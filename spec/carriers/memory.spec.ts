@@ -4,6 +4,7 @@ import { toArray } from 'rxjs/operators';
 import { TestScheduler } from 'rxjs/testing';
 import { memoryPair, type MemoryPairOptions } from '../../src/carriers/memory.js';
 import { isMuxError, MuxError } from '../../src/errors.js';
+import { seededBytes } from '../support/bytes.js';
 
 const u = (...bytes: number[]): Uint8Array => Uint8Array.from(bytes);
 
@@ -17,21 +18,6 @@ function concat(chunks: readonly Uint8Array[]): Uint8Array {
   return out;
 }
 
-/** Seeded test bytes (xorshift32, 4 bytes a step; no Math.* calls: those are slow in jest's sandbox). */
-function seededBytes(n: number, seed: number): Uint8Array {
-  const out = new Uint8Array(n);
-  let x = seed | 0 || 1;
-  for (let i = 0; i < n; i += 4) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    out[i] = x;
-    out[i + 1] = x >>> 8;
-    out[i + 2] = x >>> 16;
-    out[i + 3] = x >>> 24;
-  }
-  return out;
-}
 
 interface Recording {
   readonly values: Uint8Array[];

@@ -5,6 +5,7 @@ import { toArray } from 'rxjs/operators';
 import type { Carrier } from '../../src/carrier.js';
 import { socketCarrier } from '../../src/carriers/node-socket.js';
 import { isMuxError, type MuxError } from '../../src/errors.js';
+import { seededBytes } from '../support/bytes.js';
 
 interface TcpPair {
   readonly client: Socket;
@@ -37,21 +38,6 @@ afterEach(async () => {
   if (srv !== undefined) await new Promise<void>((resolve) => srv.close(() => resolve()));
 });
 
-/** Seeded test bytes (xorshift32, 4 bytes a step; no Math.* calls: those are slow in jest's sandbox). */
-function seededBytes(n: number, seed: number): Uint8Array {
-  const out = new Uint8Array(n);
-  let x = seed | 0 || 1;
-  for (let i = 0; i < n; i += 4) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    out[i] = x;
-    out[i + 1] = x >>> 8;
-    out[i + 2] = x >>> 16;
-    out[i + 3] = x >>> 24;
-  }
-  return out;
-}
 
 function concat(chunks: readonly Uint8Array[]): Uint8Array {
   const out = new Uint8Array(chunks.reduce((n, c) => n + c.byteLength, 0));
@@ -163,17 +149,36 @@ describe('socketCarrier', () => {
     expect(Array.from(await collect(b.incoming$))).toEqual([1, 2]);
   });
 
-  it('multi-chunk writes are corked (gathered) and arrive in order', async () => {
+  it('multi-chunk writes above 16 KiB are corked (gathered into one writev) and arrive in order', async () => {
     const { client, server: srv } = await tcpPair();
     const a = socketCarrier(client);
     const b = socketCarrier(srv);
     const cork = jest.spyOn(client, 'cork');
     const uncork = jest.spyOn(client, 'uncork');
+    const write = jest.spyOn(client, 'write');
     const data = seededBytes(200_000, 3);
     const received = collect(b.incoming$);
-    await writeAll(a, data, 1000, 16); // 16 chunks of 1000 bytes per write call
-    expect(cork).toHaveBeenCalledTimes(13);
-    expect(uncork).toHaveBeenCalledTimes(13);
+    await writeAll(a, data, 2000, 16); // 16 chunks of 2000 bytes per write call: 32,000 bytes
+    // 6 writes of 32,000 bytes corked (16 socket.write calls each), then 8,000 bytes left: one copied buffer.
+    expect(cork).toHaveBeenCalledTimes(6);
+    expect(uncork).toHaveBeenCalledTimes(6);
+    expect(write).toHaveBeenCalledTimes(6 * 16 + 1);
+    const got = await received;
+    expect(Buffer.from(got).equals(Buffer.from(data))).toBe(true);
+  });
+
+  it('multi-chunk writes up to 16 KiB go as one copied buffer in one socket.write, in order', async () => {
+    const { client, server: srv } = await tcpPair();
+    const a = socketCarrier(client);
+    const b = socketCarrier(srv);
+    const cork = jest.spyOn(client, 'cork');
+    const write = jest.spyOn(client, 'write');
+    const data = seededBytes(200_000, 4);
+    const received = collect(b.incoming$);
+    await writeAll(a, data, 1000, 16); // 16 chunks of 1000 bytes per write call: 16,000 bytes
+    expect(cork).not.toHaveBeenCalled();
+    expect(write).toHaveBeenCalledTimes(13);
+    expect(write.mock.calls[0]![0]).toHaveLength(16_000);
     const got = await received;
     expect(Buffer.from(got).equals(Buffer.from(data))).toBe(true);
   });

@@ -22,8 +22,9 @@ export interface SocketCarrierOptions {
  *   `MuxError('ERR_MUX_CARRIER', { cause })` on `'error'`, and with `ERR_MUX_CARRIER` "carrier closed before end"
  *   when the socket closes without `'end'` and without an error (an abrupt close). Completes when the close was
  *   caused by this carrier's own `destroy()`. Unsubscribing removes its listeners and pauses the socket.
- * - `write(chunks)`: one chunk → `socket.write`; several → `cork()`, write each, `uncork()` so Node gathers them
- *   into one `writev`. Returns the last `socket.write` result: false means saturated, wait for `drain$`.
+ * - `write(chunks)`: one chunk → `socket.write`; several of at most 16 KiB together → copied into one Buffer and
+ *   one `socket.write` (cheaper than Node's writev path for a message and its header); more → `cork()`, write each,
+ *   `uncork()` so Node gathers them into one `writev`. Returns the last `socket.write` result: false means saturated, wait for `drain$`.
  *   After `end()`/`destroy()` (or once the socket is no longer writable) writes are ignored and return false.
  * - `drain$`: the socket's `'drain'` events; completes when the socket closes (or at once if it is not writable).
  * - `end()` → `socket.end()` (flushes, then FIN). `destroy(err?)` → `socket.destroy()` (the error is not passed to
@@ -75,6 +76,9 @@ function carrierError(cause: unknown): MuxError {
 function closedBeforeEnd(): MuxError {
   return new MuxError(MuxErrorCodes.CARRIER, 'carrier closed before end');
 }
+
+/** Batches up to this many bytes are copied into one buffer and written with one call; larger ones go as writev. */
+const COPY_LIMIT = 16 * 1024;
 
 class SocketCarrier implements Carrier {
   readonly incoming$: Observable<Uint8Array>;
@@ -173,6 +177,20 @@ class SocketCarrier implements Carrier {
     if (n === 1) return socket.write(chunks[0]!);
     let ok = !socket.writableNeedDrain;
     if (n === 0) return ok;
+    let total = 0;
+    for (let i = 0; i < n && total <= COPY_LIMIT; i++) total += chunks[i]!.byteLength;
+    if (total <= COPY_LIMIT) {
+      // Small batches (a message and its header, a few control frames): one copied buffer and one plain write cost
+      // less than Node's writev path (per-chunk bookkeeping, and a costlier syscall on loopback).
+      const one = Buffer.allocUnsafe(total);
+      let at = 0;
+      for (let i = 0; i < n; i++) {
+        const c = chunks[i]!;
+        one.set(c, at);
+        at += c.byteLength;
+      }
+      return socket.write(one);
+    }
     socket.cork();
     try {
       for (const chunk of chunks) {

@@ -186,6 +186,8 @@ export class ChannelImpl implements Channel, WriterChannel, Expiring {
   recvWindow: number;
   private unacked = 0;
   grantDeferred = false;
+  /** The last bytes delivered were a piece of a frame whose rest is still to come (see {@link data}). */
+  private midFrame = false;
   /** A remote open the application has not answered yet (counted in the accept backlog). */
   awaitingAccept = false;
   private lastGrantAt: number;
@@ -520,12 +522,17 @@ export class ChannelImpl implements Channel, WriterChannel, Expiring {
     this.host.activate(this);
   }
 
-  /** Payload for this channel (the session checked it against the window). */
-  data(bytes: Uint8Array): void {
+  /**
+   * Payload for this channel (the session checked it against the window). `more` is true for a piece of a frame
+   * whose rest is still to come: it counts no frame, and credit goes back only once the frame is complete, so the
+   * WindowUpdates written do not depend on how the carrier cut the bytes.
+   */
+  data(bytes: Uint8Array, more = false): void {
+    this.midFrame = more;
     const n = bytes.byteLength;
     this.recvAvailable -= n;
     this.bytesIn += n;
-    this.framesIn++;
+    if (!more) this.framesIn++;
     if (this.readTimeout > 0 || this.halfClosedAt >= 0) this.lastRead = this.lastActivity = this.host.clock();
     if (this.failure || this.finReceived) {
       // Bytes after FIN or for a failed channel: count them as consumed so the window stays consistent.
@@ -817,7 +824,7 @@ export class ChannelImpl implements Channel, WriterChannel, Expiring {
   /** The application consumed `n` bytes: credit flows back in batches of half the window. */
   private consumed(n: number): void {
     this.unacked += n;
-    if (this.unacked * 2 >= this.recvWindow && !this.grantDeferred) this.grant();
+    if (this.unacked * 2 >= this.recvWindow && !this.grantDeferred && !this.midFrame) this.grant();
   }
 
   private grant(): void {

@@ -17,7 +17,16 @@ export interface DecodeOptions {
   checkHeader?: (header: FrameHeader) => HeaderVerdict;
   /** Called for a frame whose payload was skipped on the word of `checkHeader`. */
   onSkip?: (header: FrameHeader) => void;
+  /**
+   * When set, a Data frame without flags, of at least {@link PART_MIN_BYTES}, whose payload spans several chunks is
+   * not assembled by copying: each piece goes here as it arrives (a view of its chunk), with `last` true on the final
+   * piece. Smaller frames, frames whose payload lies in one chunk, and frames with flags still go to `onFrame` whole.
+   */
+  onDataPart?: (streamId: number, data: Uint8Array, last: boolean) => void;
 }
+
+/** Smallest Data payload (bytes) that {@link DecodeOptions.onDataPart} receives in pieces; smaller ones are assembled. */
+export const PART_MIN_BYTES = 8192;
 
 /** Default {@link DecodeOptions.maxFrameSize}: 16 MiB. */
 export const DEFAULT_MAX_FRAME_SIZE = 16 * 1024 * 1024;
@@ -76,6 +85,9 @@ export class FrameDecoder {
   private readonly maxFrameSize: number;
   private readonly checkHeader: DecodeOptions['checkHeader'];
   private readonly onSkip: DecodeOptions['onSkip'];
+  private readonly onDataPart: DecodeOptions['onDataPart'];
+  /** The current Data frame's payload goes out in pieces (see {@link DecodeOptions.onDataPart}). */
+  private parting = false;
   private readonly head = new Uint8Array(HEADER_LENGTH);
   private headFill = 0;
   private header: FrameHeader | undefined;
@@ -91,11 +103,12 @@ export class FrameDecoder {
     this.maxFrameSize = options.maxFrameSize ?? DEFAULT_MAX_FRAME_SIZE;
     this.checkHeader = options.checkHeader;
     this.onSkip = options.onSkip;
+    this.onDataPart = options.onDataPart;
   }
 
   /** Bytes held for a partial frame (header bytes plus assembled payload bytes). */
   get bufferedBytes(): number {
-    return this.headFill + this.payloadFill;
+    return this.headFill + (this.parting ? 0 : this.payloadFill);
   }
 
   /** True when no partial frame is pending. */
@@ -134,6 +147,16 @@ export class FrameDecoder {
       }
       // Payload of a Data frame.
       const need = h.length - this.payloadFill;
+      if (this.parting || (this.onDataPart !== undefined && h.flags === 0 && h.length >= PART_MIN_BYTES && this.payload === undefined && end - at < need)) {
+        const n = Math.min(need, end - at);
+        const last = n === need;
+        this.parting = !last;
+        this.payloadFill = last ? 0 : this.payloadFill + n;
+        if (last) this.header = undefined;
+        this.onDataPart!(h.streamId, chunk.subarray(at, at + n), last);
+        at += n;
+        continue;
+      }
       if (this.payload === undefined && end - at >= need) {
         this.header = undefined;
         this.onFrame(toFrame(h, chunk.subarray(at, at + need)));

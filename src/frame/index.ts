@@ -19,6 +19,7 @@ export {
   FrameDecoder,
   readHeader,
   decodeFrames,
+  PART_MIN_BYTES,
   decodeAll,
 } from './decode.js';
 export { toHex, fromHex, formatFlags, formatFrame } from './format.js';

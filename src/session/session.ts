@@ -229,6 +229,7 @@ class SessionImpl implements Session, ChannelHost {
       maxFrameSize: Math.max(options.maxReceiveWindow, INITIAL_WINDOW),
       checkHeader: (h) => this.checkHeader(h),
       onSkip: (h) => this.onSkip(h),
+      onDataPart: (id, data, last) => this.onDataPart(id, data, last),
     });
     this.carrierSubs.push(
       carrier.drain$.subscribe(() => {
@@ -597,6 +598,14 @@ class SessionImpl implements Session, ChannelHost {
       return;
     }
     this.droppedFrames++;
+  }
+
+  /** A piece of a flagless Data frame whose payload spans carrier chunks (its header passed {@link checkHeader}). */
+  private onDataPart(id: number, data: Uint8Array, last: boolean): void {
+    if (last) this.framesIn++;
+    const ch = this.map.get(id);
+    if (ch) ch.data(data, !last);
+    else if (last) this.droppedFrames++;
   }
 
   private onFrame(f: Frame): void {
