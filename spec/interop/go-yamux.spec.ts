@@ -18,6 +18,7 @@ import {
   channelEnds,
   connectTcp,
   countFrames,
+  written,
   creditRange,
   echoChannel,
   expectPlainYamux,
@@ -253,6 +254,7 @@ describe('interop with Go hashicorp/yamux (yamux profile)', () => {
             maxReceiveWindow: 1 * MiB,
           });
           const ch = (await nextIncoming(session)).accept();
+          await written();
           expect(countFrames(rec.out, { type: 1, flags: 2, streamId: ch.id, length: 1 * MiB - WINDOW })).toBe(1);
           const got = await stallingReader(ch, rec).result;
           expect(got.maxBuffered).toBe(1 * MiB);
@@ -328,6 +330,7 @@ describe('interop with Go hashicorp/yamux (yamux profile)', () => {
           ch.reset();
           expect(ends).toHaveLength(1);
           expect(ends[0]).toMatchObject({ code: 'ERR_MUX_RESET', remote: false });
+          await written();
           expect(countFrames(rec.out, { type: 1, flags: 8, streamId: ch.id, length: 0 })).toBe(1);
           const line = await peer.waitForLine(/^STREAM 0 READ \d+/);
           expect(line).toMatch(/^STREAM 0 READ 0 ERROR .*reset/);

@@ -159,6 +159,11 @@ export function expectPlainYamux(rec: Recorder): void {
 }
 
 /** Counts frames matching a partial record. */
+/** Resolves once frames queued in this turn are written: a session writes them at the end of the current job. */
+export function written(): Promise<void> {
+  return new Promise((resolve) => queueMicrotask(resolve));
+}
+
 export function countFrames(frames: readonly FrameRecord[], match: Partial<FrameRecord>): number {
   return frames.filter((f) => Object.entries(match).every(([k, v]) => f[k as keyof FrameRecord] === v)).length;
 }

@@ -27,6 +27,7 @@ import {
   channelEnds,
   connectTcp,
   countFrames,
+  written,
   creditRange,
   echoChannel,
   expectPlainYamux,
@@ -331,6 +332,7 @@ describe(`interop with @chainsafe/libp2p-yamux ${libp2pYamuxVersion()} (yamux pr
           const s = await muxer.createStream();
           const sending = handled(lpWriteAll(s, data).then(() => s.close()));
           const ch = (await accepted).accept();
+          await written();
           expect(countFrames(rec.out, { type: 1, flags: 2, streamId: ch.id, length: 1 * MiB - WINDOW })).toBe(1);
           const got = await stallingReader(ch, rec).result;
           await sending;
@@ -424,6 +426,7 @@ describe(`interop with @chainsafe/libp2p-yamux ${libp2pYamuxVersion()} (yamux pr
           while (read < 64 * KiB) read += (await ch.read())!.byteLength;
           ch.reset();
           expect(ends).toEqual([expect.objectContaining({ code: 'ERR_MUX_RESET', remote: false })]);
+          await written();
           expect(countFrames(rec.out, { type: 1, flags: 8, streamId: ch.id, length: 0 })).toBe(1);
           expect(await closed).toMatchObject({ name: 'StreamResetError' });
           expect(s.status).toBe('reset');

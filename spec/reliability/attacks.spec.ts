@@ -509,8 +509,9 @@ describe('a peer that never grants credit', () => {
       hot('--xxxxxxxxxx').subscribe(() => source.next(seeded(CHUNK, 1)));
     });
     expect(errors).toEqual(['ERR_MUX_OVERFLOW']);
-    // 4 chunks go out on the window, 4 more fill the queue to exactly the mark, the 9th overflows (the channel is reset).
-    expect(queued).toEqual([0, 0, 0, 0, CHUNK, 2 * CHUNK, 3 * CHUNK, 4 * CHUNK, 0, 0]);
+    // Sampled as each chunk is queued (it leaves at the end of its frame): 4 chunks go out on the window, 4 more fill
+    // the queue to exactly the mark, the 9th overflows (the channel is reset).
+    expect(queued).toEqual([CHUNK, CHUNK, CHUNK, CHUNK, CHUNK, 2 * CHUNK, 3 * CHUNK, 4 * CHUNK, 0, 0]);
     expect(Math.max(...queued)).toBeLessThanOrEqual(WINDOW);
     expect(peer.written.at(-1)).toEqual(f.rst(1)); // no window left for the reason payload: a plain RST
     expect(peer.written.filter((fr) => fr.type === 'data' && fr.data.byteLength > 0)).toHaveLength(16);

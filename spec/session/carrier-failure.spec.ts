@@ -50,7 +50,9 @@ describe('carrier error', () => {
       peer.feed(hot('-(abc)', { a: f.open(1), b: f.open(3), c: f.open(5) }));
       hot('------w').subscribe(() => {
         peer.saturate();
-        void chs.get(1)!.write('abcd'); // handed to the carrier, which is now saturated
+        void chs.get(1)!.write('abcd'); // handed to the carrier at the end of this frame; it is then saturated
+      });
+      hot('-------v').subscribe(() => {
         pendingWrite = settle(chs.get(1)!.write('efghij')); // over the 4-byte high-water mark: waits
         pendingRead = settle(chs.get(5)!.read());
       });

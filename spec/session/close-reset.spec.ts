@@ -238,7 +238,9 @@ describe('end() with bytes still queued', () => {
       peer.feed(hot('-o', { o: f.open(1) }));
       hot('---w').subscribe(() => {
         peer.saturate();
-        void ch.write('one');
+        void ch.write('one'); // written at the end of this frame; the carrier is then saturated
+      });
+      hot('----q').subscribe(() => {
         void ch.write('two');
         void ch.write('three');
         ch.end();
@@ -269,9 +271,11 @@ describe('reset(code, reason)', () => {
         ch.closed$.subscribe((e) => ended.push(e));
       });
       peer.feed(hot('-o', { o: f.open(1) }));
-      hot('--r').subscribe(() => {
+      hot('--w').subscribe(() => {
         peer.saturate();
-        void ch.write('abc'); // handed to the carrier, which is now saturated
+        void ch.write('abc'); // handed to the carrier at the end of this frame; the carrier is then saturated
+      });
+      hot('---r').subscribe(() => {
         void ch.write('queued'); // waits in the channel queue
         ch.reset(7, 'bye');
         afterReset = settle(ch.write('more'));
@@ -299,9 +303,11 @@ describe('reset(code, reason)', () => {
         ch.incoming$.subscribe({ error: (e) => errors.push(e) });
       });
       peer.feed(hot('-o', { o: f.syn(1) }));
-      hot('--r').subscribe(() => {
+      hot('--w').subscribe(() => {
         peer.saturate();
         void ch.write('abc');
+      });
+      hot('---r').subscribe(() => {
         void ch.write('queued');
         ch.reset(7);
         ch.end();
@@ -517,7 +523,9 @@ describe('graceful session close', () => {
       peer.feed(hot('-(ab)', { a: f.open(1), b: f.open(3) }));
       hot('10ms w').subscribe(() => {
         peer.saturate();
-        void chs.get(1)!.write('one'); // written, the carrier is now saturated
+        void chs.get(1)!.write('one'); // written at the end of this frame, the carrier is then saturated
+      });
+      hot('11ms w').subscribe(() => {
         void chs.get(1)!.write('more');
         void chs.get(3)!.write('three');
         closing = settle(session.close());

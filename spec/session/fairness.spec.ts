@@ -76,8 +76,9 @@ describe('fair writer: round robin between channels', () => {
     testScheduler().run(({ hot, expectObservable }) => {
       const { peer, channels } = serverWithPeerChannels(hot, [1, 3, 5]);
       at(hot, 10, () => saturate(peer, 1));
-      at(hot, 11, () => {
-        for (const id of [1, 3, 5]) void channels.get(id)!.write(data.get(id)!);
+      at(hot, 11, () => void channels.get(1)!.write(data.get(1)!));
+      at(hot, 12, () => {
+        for (const id of [3, 5]) void channels.get(id)!.write(data.get(id)!);
       });
       at(hot, 20, () => peer.drain());
       const frames = new Map([...data].map(([id, d]) => [id, cut(id, d)] as const));
@@ -100,8 +101,9 @@ describe('fair writer: round robin between channels', () => {
       });
       at(hot, 1, () => peer.send(f.accept(1), f.accept(3), f.accept(5)));
       at(hot, 10, () => saturate(peer, 1));
-      at(hot, 11, () => {
-        for (const id of [1, 3, 5]) void channels.get(id)!.write(data.get(id)!);
+      at(hot, 11, () => void channels.get(1)!.write(data.get(1)!));
+      at(hot, 12, () => {
+        for (const id of [3, 5]) void channels.get(id)!.write(data.get(id)!);
       });
       at(hot, 20, () => peer.drain());
       const frames = new Map([...data].map(([id, d]) => [id, cut(id, d)] as const));
@@ -120,8 +122,9 @@ describe('fair writer: round robin between channels', () => {
       const { peer, channels } = serverWithPeerChannels(hot, [1, 3, 5]);
       at(hot, 2, () => (channels.get(3)!.weight = 2));
       at(hot, 10, () => saturate(peer, 1));
-      at(hot, 11, () => {
-        for (const id of [1, 3, 5]) void channels.get(id)!.write(data.get(id)!);
+      at(hot, 11, () => void channels.get(1)!.write(data.get(1)!));
+      at(hot, 12, () => {
+        for (const id of [3, 5]) void channels.get(id)!.write(data.get(id)!);
       });
       at(hot, 20, () => peer.drain());
       const frames = new Map([...data].map(([id, d]) => [id, cut(id, d)] as const));
@@ -172,8 +175,9 @@ describe('fair writer: control frames never wait behind data', () => {
       at(hot, 2, () => channels.get(7)!.incoming$.subscribe());
       at(hot, 10, () => peer.saturate());
       // Channel 1's write is the one the carrier takes before it reports saturation; 3 and 5 then wait.
-      at(hot, 11, () => {
-        for (const id of [1, 3, 5]) void channels.get(id)!.write(data.get(id)!);
+      at(hot, 11, () => void channels.get(1)!.write(data.get(1)!));
+      at(hot, 12, () => {
+        for (const id of [3, 5]) void channels.get(id)!.write(data.get(id)!);
       });
       at(hot, 20, () => peer.send(f.ping(42)));
       at(hot, 21, () => peer.send(...cut(7, inbound)));

@@ -136,7 +136,10 @@ export interface ChannelHost {
   /** Milliseconds of the session's scheduler since the session started (small numbers: no boxed doubles per channel). */
   clock(): number;
   activate(ch: ChannelImpl): void;
+  /** Writes what is queued at the end of the current job (frames of one turn leave together). */
   flush(): void;
+  /** Writes what is queued now (unless the session is inside a carrier chunk, which flushes at its end). */
+  flushNow(): void;
   sendWindowUpdate(ch: ChannelImpl, delta: number): void;
   sendRst(ch: ChannelImpl, code: number, reason: string | undefined): void;
   deferGrant(ch: ChannelImpl): void;
@@ -332,6 +335,9 @@ export class ChannelImpl implements Channel, WriterChannel, Expiring {
     if (refused) return Promise.reject(refused);
     if (bytes.byteLength === 0) return RESOLVED;
     this.enqueue(bytes);
+    if (this.outBytes <= this.host.options.highWaterMark) return RESOLVED;
+    // Past the mark: write what credit and the carrier take now, so only bytes that cannot leave make the caller wait.
+    this.host.flushNow();
     if (this.outBytes <= this.host.options.highWaterMark) return RESOLVED;
     return new Promise((resolve, reject) => (this.waiters ??= []).push({ resolve, reject }));
   }
@@ -682,6 +688,8 @@ export class ChannelImpl implements Channel, WriterChannel, Expiring {
   private pushWithOverflow(bytes: Uint8Array, strategy: OverflowStrategy): 'ok' | 'overflow' | 'dropped' {
     const hwm = this.host.options.highWaterMark;
     if (bytes.byteLength === 0) return 'ok';
+    // Past the mark: first write what credit and the carrier take now, so only bytes that cannot leave count.
+    if (this.outBytes + bytes.byteLength > hwm && this.outBytes > 0) this.host.flushNow();
     if (this.outBytes + bytes.byteLength <= hwm || this.outBytes === 0) {
       this.enqueue(bytes);
       return 'ok';

@@ -120,6 +120,9 @@ export interface Session {
 }
 
 const EMPTY = new Uint8Array(0);
+
+/** A scheduler whose now() is this far (ms: a day) from Date.now() keeps virtual time. */
+const VIRTUAL_CLOCK_GAP = 24 * 60 * 60 * 1000;
 /**
  * Control frames a hostile peer can make us queue (Ping answers, RSTs refusing its opens) are dropped while the carrier
  * is saturated and this many control frames already wait: otherwise a peer that floods pings or SYNs without reading
@@ -171,6 +174,13 @@ class SessionImpl implements Session, ChannelHost {
   private readonly decoder: FrameDecoder;
   private readonly carrierSubs: Subscription[] = [];
   private inBatch = 0;
+  /** A deferred flush is scheduled (see {@link flush}). */
+  private flushQueued = false;
+  /**
+   * The scheduler keeps virtual time (a TestScheduler, or asyncScheduler inside TestScheduler.run): deferred flushes
+   * go through it, at the end of the current virtual frame, instead of a microtask that virtual time never reaches.
+   */
+  private readonly virtualClock: boolean;
   private closedWith: MuxError | undefined;
   private closed = false;
   private closing: Promise<void> | undefined;
@@ -218,6 +228,7 @@ class SessionImpl implements Session, ChannelHost {
     this.profile = options.profile;
     this.scheduler = options.scheduler;
     this.epoch = this.scheduler.now();
+    this.virtualClock = Math.abs(this.epoch - Date.now()) > VIRTUAL_CLOCK_GAP;
     this.sweeper = new DeadlineSweeper(this.scheduler, () => this.clock());
     this.nextId = options.role === 'client' ? 1 : 2;
     this.writer = new FairWriter(carrier, {
@@ -457,7 +468,23 @@ class SessionImpl implements Session, ChannelHost {
     if (!this.closed) this.writer.activate(ch);
   }
 
+  /**
+   * Writes what is queued, at the end of the current job: frames made by several calls in one turn (open, write,
+   * end on many channels) leave in one carrier write. Inside {@link onChunk} the flush waits for the chunk's end.
+   */
   flush(): void {
+    if (this.inBatch > 0 || this.closed || this.flushQueued) return;
+    this.flushQueued = true;
+    if (this.virtualClock) this.scheduler.schedule(this.deferredFlush);
+    else queueMicrotask(this.deferredFlush);
+  }
+
+  private readonly deferredFlush = (): void => {
+    this.flushQueued = false;
+    this.flushNow();
+  };
+
+  flushNow(): void {
     if (this.inBatch > 0 || this.closed) return;
     this.writer.flush();
     if (this.closing) this.closeIfFlushed();
@@ -559,7 +586,7 @@ class SessionImpl implements Session, ChannelHost {
       this.inBatch--;
     }
     this.retryDeferred();
-    this.flush();
+    this.flushNow();
   }
 
   private checkHeader(h: FrameHeader): HeaderVerdict {
