@@ -246,7 +246,8 @@ export class ChannelImpl implements Channel, WriterChannel, Expiring {
     private readonly host: ChannelHost,
     readonly id: number,
     readonly origin: 'local' | 'remote',
-    timeouts: { readTimeout: number; writeTimeout: number },
+    readTimeout: number,
+    writeTimeout: number,
   ) {
     const o = host.options;
     this.state = origin === 'local' ? 'opening' : 'pending';
@@ -254,8 +255,8 @@ export class ChannelImpl implements Channel, WriterChannel, Expiring {
     this.recvWindow = o.receiveWindow;
     // The peer assumes 256 KiB; a larger window is granted with the SYN/ACK's WindowUpdate delta.
     this.recvAvailable = 256 * 1024;
-    this.readTimeout = timeouts.readTimeout;
-    this.writeTimeout = timeouts.writeTimeout;
+    this.readTimeout = readTimeout;
+    this.writeTimeout = writeTimeout;
     this.lastGrantAt = host.clock();
   }
 

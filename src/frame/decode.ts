@@ -39,71 +39,87 @@ function protocolError(message: string): MuxError {
 
 /** Checks the fixed rules of a header: version, type, stream-id placement, size limit. */
 export function validateHeader(h: FrameHeader, maxFrameSize: number): MuxError | undefined {
-  if (h.version !== PROTOCOL_VERSION) return protocolError(`unsupported protocol version ${h.version}`);
-  switch (h.type) {
+  return checkFields(h.version, h.type, h.streamId, h.length, maxFrameSize);
+}
+
+function checkFields(version: number, type: number, streamId: number, length: number, maxFrameSize: number): MuxError | undefined {
+  if (version !== PROTOCOL_VERSION) return protocolError(`unsupported protocol version ${version}`);
+  switch (type) {
     case FrameType.Data:
-      if (h.streamId === 0) return protocolError('Data frame on stream 0');
-      if (h.length > maxFrameSize) {
-        return protocolError(`frame of ${h.length} bytes exceeds the ${maxFrameSize}-byte limit`);
+      if (streamId === 0) return protocolError('Data frame on stream 0');
+      if (length > maxFrameSize) {
+        return protocolError(`frame of ${length} bytes exceeds the ${maxFrameSize}-byte limit`);
       }
       return undefined;
     case FrameType.WindowUpdate:
-      if (h.streamId === 0) return protocolError('WindowUpdate frame on stream 0');
+      if (streamId === 0) return protocolError('WindowUpdate frame on stream 0');
       return undefined;
     case FrameType.Ping:
-      if (h.streamId !== 0) return protocolError(`Ping frame on stream ${h.streamId}`);
+      if (streamId !== 0) return protocolError(`Ping frame on stream ${streamId}`);
       return undefined;
     case FrameType.GoAway:
-      if (h.streamId !== 0) return protocolError(`GoAway frame on stream ${h.streamId}`);
+      if (streamId !== 0) return protocolError(`GoAway frame on stream ${streamId}`);
       return undefined;
     default:
-      return protocolError(`unknown frame type ${h.type}`);
+      return protocolError(`unknown frame type ${type}`);
   }
 }
 
-function toFrame(h: FrameHeader, data: Uint8Array): Frame {
-  switch (h.type) {
+function toFrame(type: number, flags: number, streamId: number, length: number, data: Uint8Array): Frame {
+  switch (type) {
     case FrameType.Data:
-      return { type: 'data', streamId: h.streamId, flags: h.flags, data };
+      return { type: 'data', streamId, flags, data };
     case FrameType.WindowUpdate:
-      return { type: 'window-update', streamId: h.streamId, flags: h.flags, delta: h.length };
+      return { type: 'window-update', streamId, flags, delta: length };
     case FrameType.Ping:
-      return { type: 'ping', streamId: 0, flags: h.flags, opaque: h.length };
+      return { type: 'ping', streamId: 0, flags, opaque: length };
     default:
-      return { type: 'go-away', streamId: 0, flags: h.flags, code: h.length };
+      return { type: 'go-away', streamId: 0, flags, code: length };
   }
 }
 
 /**
- * Incremental yamux frame decoder. Feed it carrier chunks of any size with {@link push};
- * it calls `onFrame` for each complete frame. Payloads that lie inside one chunk are
- * emitted as views of that chunk (no copy); payloads split across chunks are assembled once.
- *
- * A violation throws a {@link MuxError} (`ERR_MUX_PROTOCOL`) from `push`; the decoder is then spent.
+ * Where {@link FrameReader} puts what it decodes: header fields as numbers, no object per frame.
+ * `length` is the payload length of a Data frame and the delta / opaque / code of the other types.
  */
-export class FrameDecoder {
-  private readonly maxFrameSize: number;
-  private readonly checkHeader: DecodeOptions['checkHeader'];
-  private readonly onSkip: DecodeOptions['onSkip'];
-  private readonly onDataPart: DecodeOptions['onDataPart'];
-  /** The current Data frame's payload goes out in pieces (see {@link DecodeOptions.onDataPart}). */
-  private parting = false;
+export interface FrameSink {
+  /** A header passed the fixed checks; answer as {@link DecodeOptions.checkHeader} does. */
+  header(type: number, flags: number, streamId: number, length: number): HeaderVerdict;
+  /** A whole frame; `data` is the payload of a Data frame (a view of the chunk when it lies in one), else empty. */
+  frame(type: number, flags: number, streamId: number, length: number, data: Uint8Array): void;
+  /** A frame whose payload was skipped on the word of {@link header}. */
+  skipped(type: number, flags: number, streamId: number, length: number): void;
+  /** A piece of a large flagless Data frame (see {@link DecodeOptions.onDataPart}); omit to get such frames whole. */
+  dataPart?(streamId: number, data: Uint8Array, last: boolean): void;
+}
+
+/**
+ * Incremental yamux frame reader with a positional {@link FrameSink}: the allocation-free core of {@link FrameDecoder}.
+ * Payloads inside one chunk are views of it; a payload split across chunks is assembled once (or, with
+ * `sink.dataPart`, handed over in pieces). A violation throws a {@link MuxError} (`ERR_MUX_PROTOCOL`) from `push`;
+ * the reader is then spent.
+ */
+export class FrameReader {
   private readonly head = new Uint8Array(HEADER_LENGTH);
   private headFill = 0;
-  private header: FrameHeader | undefined;
+  /** Header of the Data frame whose payload is being read (`inFrame`). */
+  private inFrame = false;
+  private hFlags = 0;
+  private hId = 0;
+  private hLength = 0;
   private payload: Uint8Array | undefined;
   private payloadFill = 0;
   private skipping = 0;
+  /** The current Data frame's payload goes out in pieces (see {@link DecodeOptions.onDataPart}). */
+  private parting = false;
+  private readonly parts: boolean;
   private failure: MuxError | undefined;
 
   constructor(
-    private readonly onFrame: (frame: Frame) => void,
-    options: DecodeOptions = {},
+    private readonly sink: FrameSink,
+    private readonly maxFrameSize: number = DEFAULT_MAX_FRAME_SIZE,
   ) {
-    this.maxFrameSize = options.maxFrameSize ?? DEFAULT_MAX_FRAME_SIZE;
-    this.checkHeader = options.checkHeader;
-    this.onSkip = options.onSkip;
-    this.onDataPart = options.onDataPart;
+    this.parts = typeof sink.dataPart === 'function';
   }
 
   /** Bytes held for a partial frame (header bytes plus assembled payload bytes). */
@@ -113,7 +129,7 @@ export class FrameDecoder {
 
   /** True when no partial frame is pending. */
   get idle(): boolean {
-    return this.headFill === 0 && this.header === undefined && this.skipping === 0;
+    return this.headFill === 0 && !this.inFrame && this.skipping === 0;
   }
 
   push(chunk: Uint8Array): void {
@@ -127,11 +143,10 @@ export class FrameDecoder {
         at += n;
         continue;
       }
-      const h = this.header;
-      if (h === undefined) {
+      if (!this.inFrame) {
         // Fast path: a whole header in this chunk.
         if (this.headFill === 0 && end - at >= HEADER_LENGTH) {
-          this.beginFrame(readHeader(chunk, at));
+          this.beginFrame(chunk, at);
           at += HEADER_LENGTH;
         } else {
           const n = Math.min(HEADER_LENGTH - this.headFill, end - at);
@@ -140,64 +155,111 @@ export class FrameDecoder {
           at += n;
           if (this.headFill === HEADER_LENGTH) {
             this.headFill = 0;
-            this.beginFrame(readHeader(this.head, 0));
+            this.beginFrame(this.head, 0);
           }
         }
         continue;
       }
       // Payload of a Data frame.
-      const need = h.length - this.payloadFill;
-      if (this.parting || (this.onDataPart !== undefined && h.flags === 0 && h.length >= PART_MIN_BYTES && this.payload === undefined && end - at < need)) {
+      const length = this.hLength;
+      const need = length - this.payloadFill;
+      if (this.parting || (this.parts && this.hFlags === 0 && length >= PART_MIN_BYTES && this.payload === undefined && end - at < need)) {
         const n = Math.min(need, end - at);
         const last = n === need;
         this.parting = !last;
         this.payloadFill = last ? 0 : this.payloadFill + n;
-        if (last) this.header = undefined;
-        this.onDataPart!(h.streamId, chunk.subarray(at, at + n), last);
+        if (last) this.inFrame = false;
+        this.sink.dataPart!(this.hId, chunk.subarray(at, at + n), last);
         at += n;
         continue;
       }
       if (this.payload === undefined && end - at >= need) {
-        this.header = undefined;
-        this.onFrame(toFrame(h, chunk.subarray(at, at + need)));
+        this.inFrame = false;
+        this.sink.frame(FrameType.Data, this.hFlags, this.hId, length, chunk.subarray(at, at + need));
         at += need;
         continue;
       }
-      if (this.payload === undefined) this.payload = new Uint8Array(h.length);
+      if (this.payload === undefined) this.payload = new Uint8Array(length);
       const n = Math.min(need, end - at);
       this.payload.set(chunk.subarray(at, at + n), this.payloadFill);
       this.payloadFill += n;
       at += n;
-      if (this.payloadFill === h.length) {
+      if (this.payloadFill === length) {
         const data = this.payload;
-        this.header = undefined;
+        this.inFrame = false;
         this.payload = undefined;
         this.payloadFill = 0;
-        this.onFrame(toFrame(h, data));
+        this.sink.frame(FrameType.Data, this.hFlags, this.hId, length, data);
       }
     }
   }
 
-  private beginFrame(h: FrameHeader): void {
-    const error = validateHeader(h, this.maxFrameSize);
+  private beginFrame(b: Uint8Array, o: number): void {
+    const version = b[o]!;
+    const type = b[o + 1]!;
+    const flags = (b[o + 2]! << 8) | b[o + 3]!;
+    const streamId = ((b[o + 4]! << 24) | (b[o + 5]! << 16) | (b[o + 6]! << 8) | b[o + 7]!) >>> 0;
+    const length = ((b[o + 8]! << 24) | (b[o + 9]! << 16) | (b[o + 10]! << 8) | b[o + 11]!) >>> 0;
+    const error = checkFields(version, type, streamId, length, this.maxFrameSize);
     if (error) this.fail(error);
-    const verdict = this.checkHeader?.(h);
+    const verdict = this.sink.header(type, flags, streamId, length);
     if (verdict instanceof MuxError) this.fail(verdict);
     if (verdict === 'skip') {
-      if (h.type === FrameType.Data) this.skipping = h.length;
-      this.onSkip?.(h);
+      if (type === FrameType.Data) this.skipping = length;
+      this.sink.skipped(type, flags, streamId, length);
       return;
     }
-    if (h.type !== FrameType.Data || h.length === 0) {
-      this.onFrame(toFrame(h, EMPTY));
+    if (type !== FrameType.Data || length === 0) {
+      this.sink.frame(type, flags, streamId, length, EMPTY);
       return;
     }
-    this.header = h;
+    this.inFrame = true;
+    this.hFlags = flags;
+    this.hId = streamId;
+    this.hLength = length;
   }
 
   private fail(error: MuxError): never {
     this.failure = error;
     throw error;
+  }
+}
+
+/**
+ * Incremental yamux frame decoder. Feed it carrier chunks of any size with {@link push};
+ * it calls `onFrame` for each complete frame. Payloads that lie inside one chunk are
+ * emitted as views of that chunk (no copy); payloads split across chunks are assembled once.
+ *
+ * A violation throws a {@link MuxError} (`ERR_MUX_PROTOCOL`) from `push`; the decoder is then spent.
+ */
+export class FrameDecoder {
+  private readonly reader: FrameReader;
+
+  constructor(onFrame: (frame: Frame) => void, options: DecodeOptions = {}) {
+    const { checkHeader, onSkip, onDataPart } = options;
+    // Only frames that passed the version check get here.
+    const header = (type: number, flags: number, streamId: number, length: number): FrameHeader => ({ version: PROTOCOL_VERSION, type, flags, streamId, length });
+    const sink: FrameSink = {
+      header: (type, flags, streamId, length) => checkHeader?.(header(type, flags, streamId, length)),
+      frame: (type, flags, streamId, length, data) => onFrame(toFrame(type, flags, streamId, length, data)),
+      skipped: (type, flags, streamId, length) => onSkip?.(header(type, flags, streamId, length)),
+    };
+    if (onDataPart) sink.dataPart = onDataPart;
+    this.reader = new FrameReader(sink, options.maxFrameSize ?? DEFAULT_MAX_FRAME_SIZE);
+  }
+
+  /** Bytes held for a partial frame (header bytes plus assembled payload bytes). */
+  get bufferedBytes(): number {
+    return this.reader.bufferedBytes;
+  }
+
+  /** True when no partial frame is pending. */
+  get idle(): boolean {
+    return this.reader.idle;
+  }
+
+  push(chunk: Uint8Array): void {
+    this.reader.push(chunk);
   }
 }
 

@@ -17,6 +17,8 @@ export {
   DEFAULT_MAX_FRAME_SIZE,
   validateHeader,
   FrameDecoder,
+  FrameReader,
+  type FrameSink,
   readHeader,
   decodeFrames,
   PART_MIN_BYTES,

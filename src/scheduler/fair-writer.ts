@@ -160,7 +160,8 @@ export class FairWriter {
         // Nothing to send: leave the ring (DRR resets an empty queue's deficit).
         ch.inRing = false;
         ch.deficit = 0;
-        ring.splice(this.cursor, 1);
+        for (let i = this.cursor + 1; i < ring.length; i++) ring[i - 1] = ring[i]!;
+        ring.pop();
         continue;
       }
       // Whole bytes per round, at least one: a fractional share (weight 1/3) must not cut fractional frame lengths.

@@ -3,10 +3,9 @@ import type { Carrier } from '../carrier.js';
 import { ChannelImpl, type Channel, type ChannelHost } from '../channel/channel.js';
 import { MuxError } from '../errors.js';
 import { Flag, FrameType, GoAwayCode, HEADER_LENGTH, INITIAL_WINDOW, MAX_U32 } from '../frame/constants.js';
-import { FrameDecoder, type HeaderVerdict } from '../frame/decode.js';
+import { FrameReader, type FrameSink, type HeaderVerdict } from '../frame/decode.js';
 import { writeHeader } from '../frame/encode.js';
 import { encodeReason, parseReason } from '../frame/reason.js';
-import type { Frame, FrameHeader } from '../frame/frame.js';
 import { FairWriter } from '../scheduler/fair-writer.js';
 import { toBytes } from '../util/bytes.js';
 import { OnceSignal } from '../util/signal.js';
@@ -121,6 +120,9 @@ export interface Session {
 
 const EMPTY = new Uint8Array(0);
 
+/** Schedules the end-of-job flush (cheaper than Node's queueMicrotask, which makes an AsyncResource per call). */
+const RESOLVED: Promise<void> = Promise.resolve();
+
 /** A scheduler whose now() is this far (ms: a day) from Date.now() keeps virtual time. */
 const VIRTUAL_CLOCK_GAP = 24 * 60 * 60 * 1000;
 /**
@@ -171,9 +173,11 @@ class SessionImpl implements Session, ChannelHost {
   private nextId: number;
   private lastPeerId = 0;
   private readonly writer: FairWriter;
-  private readonly decoder: FrameDecoder;
+  private readonly decoder: FrameReader;
   private readonly carrierSubs: Subscription[] = [];
   private inBatch = 0;
+  /** {@link clock} while a carrier chunk is handled (-1: not read yet). */
+  private batchClock = -1;
   /** A deferred flush is scheduled (see {@link flush}). */
   private flushQueued = false;
   /**
@@ -236,12 +240,13 @@ class SessionImpl implements Session, ChannelHost {
       quantum: options.quantum,
       batchSize: options.writeBatchSize,
     });
-    this.decoder = new FrameDecoder((f) => this.onFrame(f), {
-      maxFrameSize: Math.max(options.maxReceiveWindow, INITIAL_WINDOW),
-      checkHeader: (h) => this.checkHeader(h),
-      onSkip: (h) => this.onSkip(h),
-      onDataPart: (id, data, last) => this.onDataPart(id, data, last),
-    });
+    const sink: FrameSink = {
+      header: (type, flags, id, length) => this.checkHeader(type, flags, id, length),
+      frame: (type, flags, id, length, data) => this.onFrame(type, flags, id, length, data),
+      skipped: (_type, flags, id, length) => this.onSkip(flags, id, length),
+      dataPart: (id, data, last) => this.onDataPart(id, data, last),
+    };
+    this.decoder = new FrameReader(sink, Math.max(options.maxReceiveWindow, INITIAL_WINDOW));
     this.carrierSubs.push(
       carrier.drain$.subscribe(() => {
         this.writer.drained();
@@ -297,10 +302,13 @@ class SessionImpl implements Session, ChannelHost {
       const meta = refusal;
       const id = this.nextId;
       this.nextId += 2;
-      const ch = new ChannelImpl(this, id, 'local', {
-        readTimeout: options.readTimeout ?? this.options.readTimeout,
-        writeTimeout: options.writeTimeout ?? this.options.writeTimeout,
-      });
+      const ch = new ChannelImpl(
+        this,
+        id,
+        'local',
+        options.readTimeout ?? this.options.readTimeout,
+        options.writeTimeout ?? this.options.writeTimeout,
+      );
       ch.meta = meta;
       ch.weight = options.weight ?? 1;
       this.map.set(id, ch);
@@ -476,12 +484,17 @@ class SessionImpl implements Session, ChannelHost {
     if (this.inBatch > 0 || this.closed || this.flushQueued) return;
     this.flushQueued = true;
     if (this.virtualClock) this.scheduler.schedule(this.deferredFlush);
-    else queueMicrotask(this.deferredFlush);
+    else RESOLVED.then(this.deferredFlush);
   }
 
   private readonly deferredFlush = (): void => {
     this.flushQueued = false;
-    this.flushNow();
+    try {
+      this.flushNow();
+    } catch (e) {
+      // Nobody would see it here (a rejected microtask): fail the session instead.
+      this.fatal(new MuxError('ERR_MUX_INTERNAL', `internal error while writing: ${String(e)}`, { cause: e, wireCode: GoAwayCode.InternalError }));
+    }
   };
 
   flushNow(): void {
@@ -519,10 +532,13 @@ class SessionImpl implements Session, ChannelHost {
   }
 
   clock(): number {
-    return this.scheduler.now() - this.epoch;
+    if (this.inBatch === 0) return this.scheduler.now() - this.epoch;
+    // One reading per carrier chunk: everything a chunk causes happens at one moment.
+    if (this.batchClock < 0) this.batchClock = this.scheduler.now() - this.epoch;
+    return this.batchClock;
   }
 
-    requestRtt(): void {
+  requestRtt(): void {
     if (this.rtt >= 0 || this.rttProbe || this.closed) return;
     this.rttProbe = true;
     const settle = (): void => {
@@ -531,7 +547,7 @@ class SessionImpl implements Session, ChannelHost {
     this.sendPing(settle, settle);
   }
 
-    watchClose(ch: ChannelImpl): void {
+  watchClose(ch: ChannelImpl): void {
     const at = ch.deadline();
     if (at !== undefined && !this.closed) this.sweeper.add(ch, at);
   }
@@ -576,6 +592,7 @@ class SessionImpl implements Session, ChannelHost {
     if (this.closed) return;
     this.bytesIn += chunk.byteLength;
     this.chunksIn++;
+    this.batchClock = -1;
     this.inBatch++;
     try {
       this.decoder.push(chunk);
@@ -589,39 +606,43 @@ class SessionImpl implements Session, ChannelHost {
     this.flushNow();
   }
 
-  private checkHeader(h: FrameHeader): HeaderVerdict {
+  // The decoder hands header fields over as numbers (no object per frame): see FrameSink.
+
+  /** Header check, before any payload is read. */
+  private checkHeader(type: number, flags: number, id: number, length: number): HeaderVerdict {
     // A frame earlier in this chunk ended the session (e.g. a WindowUpdate overflow): stop decoding the rest, or
     // later SYNs would register channels on a closed session.
     if (this.closed) return this.closedWith ?? this.sessionClosed();
-    if (h.type !== FrameType.Data || h.length === 0) return undefined;
-    if (h.flags & Flag.SYN) {
+    if (type !== FrameType.Data || length === 0) return undefined;
+    if (flags & Flag.SYN) {
       // The window rule first (as for ACK below): more than the initial window is a violation, not oversized metadata.
-      if (h.length > INITIAL_WINDOW) return this.protocolErr(`Data on new channel ${h.streamId} exceeds the initial window`);
-      if (this.profile === 'rxmux' && h.length > this.options.maxMetadata) return 'skip';
+      if (length > INITIAL_WINDOW) return this.protocolErr(`Data on new channel ${id} exceeds the initial window`);
+      if (this.profile === 'rxmux' && length > this.options.maxMetadata) return 'skip';
       return undefined;
     }
-    const ch = this.map.get(h.streamId);
+    const ch = this.map.get(id);
     if (!ch) return 'skip';
-    if (h.length > ch.recvAvailable) {
-      return this.protocolErr(`channel ${h.streamId}: ${h.length} bytes exceed the receive window (${ch.recvAvailable} left)`);
+    if (length > ch.recvAvailable) {
+      return this.protocolErr(`channel ${id}: ${length} bytes exceed the receive window (${ch.recvAvailable} left)`);
     }
-    if (this.profile === 'rxmux' && h.flags & Flag.ACK && ch.state === 'opening' && h.length > this.options.maxMetadata) return 'skip';
+    if (this.profile === 'rxmux' && flags & Flag.ACK && ch.state === 'opening' && length > this.options.maxMetadata) return 'skip';
     return undefined;
   }
 
-  private onSkip(h: FrameHeader): void {
-    if (h.flags & Flag.SYN) {
+  /** A frame whose payload the header check skipped. */
+  private onSkip(flags: number, id: number, length: number): void {
+    if (flags & Flag.SYN) {
       // Oversized open metadata: answer with RST, nothing buffered.
-      if (!this.admitPeerId(h.streamId)) return;
+      if (!this.admitPeerId(id)) return;
       this.refusedOpens++;
-      this.writeRstFor(h.streamId, 'metadata exceeds the limit');
+      this.writeRstFor(id, 'metadata exceeds the limit');
       return;
     }
-    const ch = this.map.get(h.streamId);
-    if (ch && ch.state === 'opening' && h.flags & Flag.ACK) {
-      ch.consumedControl(h.length);
+    const ch = this.map.get(id);
+    if (ch && ch.state === 'opening' && flags & Flag.ACK) {
+      ch.consumedControl(length);
       this.sendRst(ch, 0, 'reply metadata exceeds the limit');
-      ch.fail(new MuxError('ERR_MUX_LIMIT', `channel ${ch.id}: reply metadata of ${h.length} bytes exceeds the ${this.options.maxMetadata}-byte limit`));
+      ch.fail(new MuxError('ERR_MUX_LIMIT', `channel ${ch.id}: reply metadata of ${length} bytes exceeds the ${this.options.maxMetadata}-byte limit`));
       return;
     }
     this.droppedFrames++;
@@ -635,39 +656,38 @@ class SessionImpl implements Session, ChannelHost {
     else if (last) this.droppedFrames++;
   }
 
-  private onFrame(f: Frame): void {
+  /** A whole frame: `length` is the Data payload length, or the delta / opaque / code of the other types. */
+  private onFrame(type: number, flags: number, id: number, length: number, data: Uint8Array): void {
     this.framesIn++;
-    switch (f.type) {
-      case 'ping':
-        if (f.flags & Flag.SYN) {
+    switch (type) {
+      case FrameType.Ping:
+        if (flags & Flag.SYN) {
           if (this.controlBacklogFull()) this.droppedControl++;
-          else this.writer.enqueueControl(this.frame(FrameType.Ping, Flag.ACK, 0, f.opaque));
-        } else if (f.flags & Flag.ACK) {
-          const w = this.pings.get(f.opaque);
+          else this.writer.enqueueControl(this.frame(FrameType.Ping, Flag.ACK, 0, length));
+        } else if (flags & Flag.ACK) {
+          const w = this.pings.get(length);
           if (w) {
-            this.pings.delete(f.opaque);
+            this.pings.delete(length);
             const rtt = this.scheduler.now() - w.start;
             this.rttSample(rtt);
             w.done(rtt);
           }
         }
         return;
-      case 'go-away':
-        this.onGoAway(f.code);
+      case FrameType.GoAway:
+        this.onGoAway(length);
         return;
       default:
-        this.onStreamFrame(f);
+        this.onStreamFrame(type === FrameType.Data, flags, id, length, data);
     }
   }
 
-  private onStreamFrame(f: Frame & { type: 'data' | 'window-update' }): void {
-    const id = f.streamId;
-    const flags = f.flags;
+  /** A Data (`isData`) or WindowUpdate frame; `length` is the WindowUpdate's delta. */
+  private onStreamFrame(isData: boolean, flags: number, id: number, length: number, data: Uint8Array): void {
     const rxmux = this.profile === 'rxmux';
     let ch: ChannelImpl | undefined;
-    let payload = f.type === 'data' ? f.data : EMPTY;
+    let payload = isData ? data : EMPTY;
     if (flags & Flag.SYN) {
-      const synDelta = f.type === 'window-update' ? f.delta : 0;
       if (!this.admitPeerId(id)) return;
       const refusal = this.inboundRefusal();
       if (refusal) {
@@ -675,19 +695,19 @@ class SessionImpl implements Session, ChannelHost {
         this.writeRstFor(id, refusal);
         return;
       }
-      ch = new ChannelImpl(this, id, 'remote', { readTimeout: this.options.readTimeout, writeTimeout: this.options.writeTimeout });
+      ch = new ChannelImpl(this, id, 'remote', this.options.readTimeout, this.options.writeTimeout);
       this.map.set(id, ch);
       this.openedRemote++;
       this.pendingAccept++;
       ch.awaitingAccept = true;
-      if (rxmux && f.type === 'data') {
+      if (rxmux && isData) {
         ch.meta = payload.byteLength ? payload.slice() : EMPTY;
         ch.consumedControl(payload.byteLength);
         payload = EMPTY;
       }
       // A WindowUpdate|SYN's delta (a peer window above 256 KiB) counts before the acceptor sees the channel.
-      if (f.type === 'window-update' && !(flags & Flag.RST) && synDelta > 0) {
-        ch.window(synDelta);
+      if (!isData && !(flags & Flag.RST) && length > 0) {
+        ch.window(length);
         if (this.closed) return;
       }
       this.announce(ch);
@@ -700,24 +720,24 @@ class SessionImpl implements Session, ChannelHost {
     }
     if (flags & Flag.ACK && ch.state === 'opening') {
       let reply = EMPTY;
-      if (rxmux && f.type === 'data') {
+      if (rxmux && isData) {
         reply = payload.byteLength ? payload.slice() : EMPTY;
         ch.consumedControl(payload.byteLength);
         payload = EMPTY;
       }
-      if (f.type === 'window-update') ch.window(f.delta);
+      if (!isData) ch.window(length);
       ch.acknowledged(reply);
-      if (f.type === 'window-update') {
+      if (!isData) {
         if (flags & Flag.FIN) ch.remoteFin();
         if (flags & Flag.RST) ch.remoteReset(0, undefined);
         return;
       }
-    } else if (f.type === 'window-update') {
+    } else if (!isData) {
       if (flags & Flag.RST) {
         ch.remoteReset(0, undefined);
         return;
       }
-      if (!(flags & Flag.SYN)) ch.window(f.delta);
+      if (!(flags & Flag.SYN)) ch.window(length);
       if (flags & Flag.FIN) ch.remoteFin();
       return;
     }
