@@ -50,6 +50,7 @@ export class FairWriter {
   private flushing = false;
   private stopped = false;
   private slab = new Uint8Array(0);
+  private readonly out: Uint8Array[] = [];
   private slabAt = 0;
 
   /** Total bytes and frames handed to the sink. */
@@ -113,19 +114,23 @@ export class FairWriter {
     if (this.flushing || this.saturated || this.stopped) return;
     this.flushing = true;
     try {
+      // One array for every batch: a sink keeps no reference to it past the call (only to the chunks).
+      const out = this.out;
       for (;;) {
-        const out: Uint8Array[] = [];
-        let bytes = this.takeControl(out, 0);
+        let bytes = this.controlHead < this.control.length ? this.takeControl(out, 0) : 0;
         bytes = this.takeData(out, bytes);
         if (out.length === 0) break;
         this.bytesOut += bytes;
-        if (!this.sink.write(out)) {
+        const more = this.sink.write(out);
+        out.length = 0;
+        if (!more) {
           this.saturated = true;
           break;
         }
         if (this.stopped) break;
       }
     } finally {
+      this.out.length = 0;
       this.flushing = false;
     }
   }
