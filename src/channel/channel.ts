@@ -136,6 +136,12 @@ export interface ChannelHost {
   /** Milliseconds of the session's scheduler since the session started (small numbers: no boxed doubles per channel). */
   clock(): number;
   activate(ch: ChannelImpl): void;
+  /** The peer acknowledged a channel this side opened. */
+  opened(ch: ChannelImpl): void;
+  /** A channel this side opened failed before its ACK. */
+  openFailed(ch: ChannelImpl, error: MuxError): void;
+  /** The open timeout of a channel still opening passed. */
+  openExpired(ch: ChannelImpl): void;
   /** Writes what is queued at the end of the current job (frames of one turn leave together). */
   flush(): void;
   /** Writes what is queued now (unless the session is inside a carrier chunk, which flushes at its end). */
@@ -228,12 +234,11 @@ export class ChannelImpl implements Channel, WriterChannel, Expiring {
   /** How the channel ended, once it has; the signal is created only when someone asks for closed$. */
   private end_: ChannelEnd | undefined;
   private ended: OnceSignal<ChannelEnd> | undefined;
-  /** Called when the channel becomes usable (opener: ACK arrived; acceptor: accepted). */
-  onOpen: (() => void) | undefined;
-  /** Called when an opening channel is refused or fails before it opened. */
-  onOpenFailed: ((e: MuxError) => void) | undefined;
-  /** Time the SYN went (opener), for an RTT sample. */
-  openedAt = 0;
+  /** Who waits for open() to emit (an opener that waits for the ACK), until the channel opens or fails. */
+  opener: Subscriber<Channel> | undefined;
+  /** Open-timeout deadline (session clock ms) while opening; -1 for none. */
+  openDeadline = -1;
+    openedAt = 0;
   /** Handed to the application before the ACK (yamux-style open): may send within the initial window meanwhile. */
   eager = false;
 
@@ -470,21 +475,36 @@ export class ChannelImpl implements Channel, WriterChannel, Expiring {
   }
 
   take(n: number, out: Uint8Array[]): void {
+    this.takeOut(n, out, undefined, 0);
+  }
+
+  copy(n: number, into: Uint8Array, at: number): void {
+    this.takeOut(n, undefined, into, at);
+  }
+
+  /** Consumes `n` queued bytes: as views pushed to `out`, or copied into `into` at `at`. */
+  private takeOut(n: number, out: Uint8Array[] | undefined, into: Uint8Array | undefined, at: number): void {
     const q = this.outQ!;
     let left = n;
     while (left > 0) {
       const c = q[this.outHead]!;
-      const avail = c.byteLength - this.outOff;
+      const off = this.outOff;
+      const avail = c.byteLength - off;
+      const k = avail <= left ? avail : left;
+      const piece = off === 0 && k === c.byteLength ? c : c.subarray(off, off + k);
+      if (into) {
+        into.set(piece, at);
+        at += k;
+      } else {
+        out!.push(piece);
+      }
       if (avail <= left) {
-        out.push(this.outOff === 0 ? c : c.subarray(this.outOff));
         q[this.outHead++] = EMPTY;
         this.outOff = 0;
-        left -= avail;
       } else {
-        out.push(c.subarray(this.outOff, this.outOff + left));
-        this.outOff += left;
-        left = 0;
+        this.outOff += k;
       }
+      left -= k;
     }
     if (this.outHead === q.length) {
       q.length = 0;
@@ -515,9 +535,7 @@ export class ChannelImpl implements Channel, WriterChannel, Expiring {
     this.replyMeta = replyMeta;
     this.state = 'open';
     this.startWatchdog();
-    const cb = this.onOpen;
-    this.onOpen = this.onOpenFailed = undefined;
-    cb?.();
+    this.host.opened(this);
     this.host.activate(this);
   }
 
@@ -627,11 +645,7 @@ export class ChannelImpl implements Channel, WriterChannel, Expiring {
       if (pulls) for (const p of pulls) p.reject(error);
     }
     this.credit?.complete();
-    if (wasOpening) {
-      const cb = this.onOpenFailed;
-      this.onOpen = this.onOpenFailed = undefined;
-      cb?.(error);
-    }
+    if (wasOpening) this.host.openFailed(this, error);
     this.host.released(this);
     this.settle({ error });
   }
@@ -673,7 +687,9 @@ export class ChannelImpl implements Channel, WriterChannel, Expiring {
 
   private enqueue(bytes: Uint8Array): void {
     const armWriteDeadline = this.outBytes === 0 && this.writeTimeout > 0;
-    (this.outQ ??= []).push(bytes);
+    // A one-element literal: `[].push` would reserve 17 slots for a channel that mostly writes once.
+    if (this.outQ === undefined) this.outQ = [bytes];
+    else this.outQ.push(bytes);
     this.outBytes += bytes.byteLength;
     if (armWriteDeadline) {
       // The write deadline runs only while bytes wait.
@@ -871,14 +887,22 @@ export class ChannelImpl implements Channel, WriterChannel, Expiring {
     }
   }
 
-  /** Close-timeout deadline (session clock ms) while half-closed and not yet closed. */
+  /** For the session's sweeper: the open-timeout deadline while opening, else the close-timeout deadline while half-closed (session clock ms). */
   deadline(): number | undefined {
+    if (this.state === 'opening' && this.openDeadline >= 0) {
+      const close = this.halfClosedAt < 0 ? Infinity : this.lastActivity + this.host.options.closeTimeout;
+      return Math.min(this.openDeadline, close);
+    }
     return this.state === 'closed' || this.halfClosedAt < 0 ? undefined : this.lastActivity + this.host.options.closeTimeout;
   }
 
-  /** The close timeout passed: reset on both ends. */
+  /** A deadline passed: the open timeout (no ACK in time) or the close timeout; reset on both ends. */
   expire(): void {
     if (this.state === 'closed') return;
+    if (this.state === 'opening' && this.openDeadline >= 0 && this.host.clock() >= this.openDeadline) {
+      this.host.openExpired(this);
+      return;
+    }
     this.host.sendRst(this, 0, 'timeout');
     this.fail(new MuxError('ERR_MUX_TIMEOUT', `channel ${this.id}: half-closed and idle for ${this.host.options.closeTimeout} ms (close timeout)`));
     this.host.flush();

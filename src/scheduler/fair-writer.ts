@@ -16,6 +16,8 @@ export interface WriterChannel {
   finReady(): boolean;
   /** Moves exactly `n` ready bytes into `out` (views, no copies). */
   take(n: number, out: Uint8Array[]): void;
+  /** Copies exactly `n` ready bytes into `into` at `at` and consumes them (for small frames). */
+  copy(n: number, into: Uint8Array, at: number): void;
   /** The FIN went out (always in a frame of its own: some yamux peers apply a FIN before the data it rides on). */
   finSent(): void;
 }
@@ -34,7 +36,10 @@ export interface FairWriterOptions {
   batchSize: number;
 }
 
-const SLAB_HEADERS = 64;
+/** Bytes per slab: headers, small payloads and control frames of a batch are laid out in it back to back. */
+const SLAB_BYTES = 64 * 1024;
+/** Payloads up to this size are copied next to their header (one chunk for the sink); larger ones go as views. */
+const COPY_MAX = 1024;
 
 /**
  * The one writer of a session: control frames first, then deficit round-robin over channels
@@ -44,7 +49,9 @@ const SLAB_HEADERS = 64;
 export class FairWriter {
   private control: Uint8Array[] = [];
   private controlHead = 0;
-  private ring: WriterChannel[] = [];
+  /** Channels with something to send, in `ring[0, ringLength)`: an array that never shrinks (no regrowth per batch). */
+  private ring: (WriterChannel | undefined)[] = [];
+  private ringLength = 0;
   private cursor = 0;
   private saturated = false;
   private flushing = false;
@@ -52,6 +59,8 @@ export class FairWriter {
   private slab = new Uint8Array(0);
   private readonly out: Uint8Array[] = [];
   private slabAt = 0;
+  /** Start of the run of slab bytes not yet handed to `out` (-1: none). */
+  private runStart = -1;
 
   /** Total bytes and frames handed to the sink. */
   bytesOut = 0;
@@ -70,7 +79,10 @@ export class FairWriter {
   /** True when nothing waits: no control frame, no channel with ready bytes or a FIN to send. */
   get idle(): boolean {
     if (this.controlHead < this.control.length) return false;
-    for (const ch of this.ring) if (ch.readyBytes() > 0 || ch.finReady()) return false;
+    for (let i = 0; i < this.ringLength; i++) {
+      const ch = this.ring[i]!;
+      if (ch.readyBytes() > 0 || ch.finReady()) return false;
+    }
     return true;
   }
 
@@ -91,7 +103,7 @@ export class FairWriter {
     if (ch.inRing || this.stopped) return;
     ch.inRing = true;
     ch.deficit = 0;
-    this.ring.push(ch);
+    this.ring[this.ringLength++] = ch;
   }
 
   /** The sink can take bytes again. */
@@ -105,8 +117,9 @@ export class FairWriter {
     this.stopped = true;
     this.control = [];
     this.controlHead = 0;
-    for (const ch of this.ring) ch.inRing = false;
+    for (let i = 0; i < this.ringLength; i++) this.ring[i]!.inRing = false;
     this.ring = [];
+    this.ringLength = 0;
   }
 
   /** Writes as much as the sink takes: all control frames, then data a quantum per channel per round. */
@@ -140,7 +153,13 @@ export class FairWriter {
     while (this.controlHead < q.length) {
       const f = q[this.controlHead]!;
       q[this.controlHead++] = undefined as unknown as Uint8Array;
-      out.push(f);
+      if (f.byteLength <= COPY_MAX) {
+        const at = this.reserve(f.byteLength, out); // first: it may switch slabs
+        this.slab.set(f, at);
+      } else {
+        this.closeRun(out);
+        out.push(f);
+      }
       bytes += f.byteLength;
     }
     this.control = [];
@@ -151,47 +170,66 @@ export class FairWriter {
   private takeData(out: Uint8Array[], bytes: number): number {
     const { batchSize, maxFrameSize, quantum } = this.options;
     const ring = this.ring;
-    while (bytes < batchSize && ring.length > 0) {
-      if (this.cursor >= ring.length) this.cursor = 0;
+    while (bytes < batchSize && this.ringLength > 0) {
+      if (this.cursor >= this.ringLength) this.cursor = 0;
       const ch = ring[this.cursor]!;
       const ready = ch.readyBytes();
       if (ready === 0) {
         if (ch.finReady()) {
-          out.push(this.header(FrameType.WindowUpdate, Flag.FIN, ch.id, 0));
+          const at = this.reserve(HEADER_LENGTH, out); // first: it may switch slabs
+          writeHeader(this.slab, at, FrameType.WindowUpdate, Flag.FIN, ch.id, 0);
           bytes += HEADER_LENGTH;
           this.framesOut++;
           ch.finSent();
         }
-        // Nothing to send: leave the ring (DRR resets an empty queue's deficit).
+        // Nothing to send: leave the ring (DRR resets an empty queue's deficit). No splice: it allocates.
         ch.inRing = false;
         ch.deficit = 0;
-        for (let i = this.cursor + 1; i < ring.length; i++) ring[i - 1] = ring[i]!;
-        ring.pop();
+        const last = --this.ringLength;
+        for (let i = this.cursor; i < last; i++) ring[i] = ring[i + 1];
+        ring[last] = undefined;
         continue;
       }
       // Whole bytes per round, at least one: a fractional share (weight 1/3) must not cut fractional frame lengths.
       if (ch.deficit <= 0) ch.deficit += Math.max(1, Math.round(quantum * ch.weight) || 1);
       const n = Math.min(ch.deficit, maxFrameSize, ready);
-      out.push(this.header(FrameType.Data, 0, ch.id, n));
-      ch.take(n, out);
+      if (n <= COPY_MAX) {
+        // A small frame: header and payload side by side in the slab.
+        const at = this.reserve(HEADER_LENGTH + n, out);
+        writeHeader(this.slab, at, FrameType.Data, 0, ch.id, n);
+        ch.copy(n, this.slab, at + HEADER_LENGTH);
+      } else {
+        const at = this.reserve(HEADER_LENGTH, out); // first: it may switch slabs
+        writeHeader(this.slab, at, FrameType.Data, 0, ch.id, n);
+        this.closeRun(out);
+        ch.take(n, out);
+      }
       bytes += HEADER_LENGTH + n;
       this.framesOut++;
       ch.deficit -= n;
       if (ch.deficit <= 0) this.cursor++;
     }
+    this.closeRun(out);
     return bytes;
   }
 
-  private header(type: number, flags: number, id: number, length: number): Uint8Array {
-    if (this.slabAt + HEADER_LENGTH > this.slab.byteLength) {
-      // Fresh slab: earlier views may still sit in the sink's queue.
-      this.slab = new Uint8Array(HEADER_LENGTH * SLAB_HEADERS);
+  /** Room for `n` bytes at the end of the current run (a fresh slab when full: earlier views may still sit in the sink's queue). */
+  private reserve(n: number, out: Uint8Array[]): number {
+    if (this.slabAt + n > this.slab.byteLength) {
+      this.closeRun(out);
+      this.slab = new Uint8Array(Math.max(SLAB_BYTES, n));
       this.slabAt = 0;
     }
     const at = this.slabAt;
-    writeHeader(this.slab, at, type, flags, id, length);
-    this.slabAt = at + HEADER_LENGTH;
-    return this.slab.subarray(at, at + HEADER_LENGTH);
+    if (this.runStart < 0) this.runStart = at;
+    this.slabAt = at + n;
+    return at;
+  }
+
+  /** Hands the run of slab bytes gathered so far to `out` as one chunk. */
+  private closeRun(out: Uint8Array[]): void {
+    if (this.runStart < 0) return;
+    out.push(this.slab.subarray(this.runStart, this.slabAt));
+    this.runStart = -1;
   }
 }
-

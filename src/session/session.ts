@@ -9,7 +9,7 @@ import { encodeReason, parseReason } from '../frame/reason.js';
 import { FairWriter } from '../scheduler/fair-writer.js';
 import { toBytes } from '../util/bytes.js';
 import { OnceSignal } from '../util/signal.js';
-import { DeadlineSweeper, type Expiring } from './deadlines.js';
+import { DeadlineSweeper } from './deadlines.js';
 import { resolveOptions, type ResolvedOptions, type SessionOptions } from './options.js';
 
 /** Options for {@link Session.open}. */
@@ -160,6 +160,28 @@ export function multiplex(carrier: Carrier, options: SessionOptions): Observable
       if (!session.isClosed) void session.close();
     };
   });
+}
+
+/** A peer's open waiting for an answer: what `incoming$` emits. */
+class Incoming implements IncomingChannel {
+  readonly id: number;
+  readonly meta: Uint8Array;
+
+  constructor(
+    private readonly session: SessionImpl,
+    private readonly ch: ChannelImpl,
+  ) {
+    this.id = ch.id;
+    this.meta = ch.meta;
+  }
+
+  accept(options: AcceptOptions = {}): Channel {
+    return this.session.acceptIncoming(this.ch, options);
+  }
+
+  reject(reason?: string, code = 0): void {
+    this.session.rejectIncoming(this.ch, reason, code);
+  }
 }
 
 class SessionImpl implements Session, ChannelHost {
@@ -314,53 +336,61 @@ class SessionImpl implements Session, ChannelHost {
       this.map.set(id, ch);
       this.openedLocal++;
       ch.openedAt = this.clock();
-      let expiry: Expiring | undefined;
       // yamux style (the yamux profile's default): the channel is handed over at once and may send within the
       // initial window before the ACK; a refusal then fails the channel. rxmux style: handed over on the ACK.
       const eager = !(options.waitForAccept ?? this.profile === 'rxmux');
-      let handedOver = false;
-      ch.onOpen = () => {
-        if (expiry) this.sweeper.delete(expiry);
-        this.rttSample(this.clock() - ch.openedAt);
-        if (handedOver) return;
-        subscriber.next(ch);
-        subscriber.complete();
-      };
-      ch.onOpenFailed = (e) => {
-        if (expiry) this.sweeper.delete(expiry);
-        if (!handedOver) subscriber.error(e);
-      };
+      if (!eager) ch.opener = subscriber;
       this.sendOpen(ch);
       const timeout = options.timeout ?? this.options.openTimeout;
       if (timeout > 0) {
-        const at = this.clock() + timeout;
-        expiry = {
-          deadline: () => (ch.state === 'opening' ? at : undefined),
-          expire: () => {
-            this.sendRst(ch, 0, 'open timeout');
-            ch.fail(new MuxError('ERR_MUX_TIMEOUT', `open of channel ${id} got no answer within ${timeout} ms`));
-            this.flush();
-          },
-        };
-        this.sweeper.add(expiry, at);
+        // The channel is its own sweeper entry: its deadline() is this while it is opening.
+        ch.openDeadline = ch.openedAt + timeout;
+        this.sweeper.add(ch, ch.openDeadline);
       }
       if (eager) {
-        ch.eager = handedOver = true;
+        ch.eager = true;
         subscriber.next(ch);
         subscriber.complete();
       }
       this.flush();
-      return () => {
-        if (handedOver) return;
-        if (expiry) this.sweeper.delete(expiry);
-        if (ch.state === 'opening') {
-          ch.onOpen = ch.onOpenFailed = undefined;
-          this.sendRst(ch, 0, 'open cancelled');
-          ch.fail(new MuxError('ERR_MUX_RESET', `open of channel ${id} was cancelled`));
-          this.flush();
-        }
-      };
+      return eager ? undefined : () => this.cancelOpen(ch);
     });
+  }
+
+  /** The peer acknowledged a channel we opened. */
+  opened(ch: ChannelImpl): void {
+    // Leave the sweeper unless a close timeout is watched too (an eager channel may half-close while opening).
+    if (ch.deadline() === undefined) this.sweeper.delete(ch);
+    this.rttSample(this.clock() - ch.openedAt);
+    const opener = ch.opener;
+    ch.opener = undefined;
+    if (opener) {
+      opener.next(ch);
+      opener.complete();
+    }
+  }
+
+  /** A channel we opened failed before the peer acknowledged it (refused, reset, timed out, session ended). */
+  openFailed(ch: ChannelImpl, error: MuxError): void {
+    const opener = ch.opener;
+    ch.opener = undefined;
+    opener?.error(error);
+  }
+
+  /** The open timeout of a channel still waiting for its ACK passed. */
+  openExpired(ch: ChannelImpl): void {
+    this.sendRst(ch, 0, 'open timeout');
+    ch.fail(new MuxError('ERR_MUX_TIMEOUT', `open of channel ${ch.id} got no answer within ${ch.openDeadline - ch.openedAt} ms`));
+    this.flush();
+  }
+
+  /** The opener unsubscribed from open() before the ACK (or after: then nothing happens). */
+  private cancelOpen(ch: ChannelImpl): void {
+    if (ch.state !== 'opening') return;
+    ch.opener = undefined;
+    this.sendRst(ch, 0, 'open cancelled');
+    ch.fail(new MuxError('ERR_MUX_RESET', `open of channel ${ch.id} was cancelled`));
+    this.flush();
   }
 
   ping(timeout?: number): Observable<number> {
@@ -780,51 +810,49 @@ class SessionImpl implements Session, ChannelHost {
   }
 
   private announce(ch: ChannelImpl): void {
-    let answered = false;
-    const incoming: IncomingChannel = {
-      id: ch.id,
-      meta: ch.meta,
-      accept: (options: AcceptOptions = {}) => {
-        if (answered || ch.state !== 'pending') return ch;
-        answered = true;
-        this.settlePending(ch);
-        const weight = options.weight;
-        if (weight !== undefined && !(weight > 0 && Number.isFinite(weight))) {
-          // Same rule as open(): a weight of 0 (or NaN) would give the channel no share, and the fair writer would spin on it.
-          this.sendRst(ch, 0, 'invalid accept options');
-          ch.fail(new MuxError('ERR_MUX_INVALID_OPTION', `option weight: expected a positive number, got ${String(weight)}`));
-          this.flush();
-          return ch;
-        }
-        let reply: Uint8Array;
-        try {
-          reply = this.checkMeta(options.meta);
-        } catch (e) {
-          this.sendRst(ch, 0, 'invalid reply metadata');
-          ch.fail(e as MuxError);
-          this.flush();
-          return ch;
-        }
-        ch.replyMeta = reply;
-        if (options.weight !== undefined) ch.weight = options.weight;
-        ch.configureTimeouts(options.readTimeout ?? this.options.readTimeout, options.writeTimeout ?? this.options.writeTimeout);
-        this.sendAccept(ch, reply);
-        ch.accepted();
-        this.flush();
-        return ch;
-      },
-      reject: (reason?: string, code = 0) => {
-        if (answered || ch.state !== 'pending') return;
-        answered = true;
-        this.settlePending(ch);
-        this.refusedOpens++;
-        this.sendRst(ch, code, reason);
-        ch.fail(new MuxError('ERR_MUX_REJECTED', `channel ${ch.id} rejected locally${reason ? `: ${reason}` : ''}`, { wireCode: code, ...(reason === undefined ? {} : { reason }) }));
-        this.flush();
-      },
-    };
+    const incoming = new Incoming(this, ch);
     if (this.acceptor) this.acceptor.next(incoming);
     else this.backlog.push(incoming);
+  }
+
+  /** {@link IncomingChannel.accept} of `ch` (answered once: later calls return the channel and do nothing). */
+  acceptIncoming(ch: ChannelImpl, options: AcceptOptions): Channel {
+    if (ch.state !== 'pending' || !ch.awaitingAccept) return ch;
+    this.settlePending(ch);
+    const weight = options.weight;
+    if (weight !== undefined && !(weight > 0 && Number.isFinite(weight))) {
+      // Same rule as open(): a weight of 0 (or NaN) would give the channel no share, and the fair writer would spin on it.
+      this.sendRst(ch, 0, 'invalid accept options');
+      ch.fail(new MuxError('ERR_MUX_INVALID_OPTION', `option weight: expected a positive number, got ${String(weight)}`));
+      this.flush();
+      return ch;
+    }
+    let reply: Uint8Array;
+    try {
+      reply = this.checkMeta(options.meta);
+    } catch (e) {
+      this.sendRst(ch, 0, 'invalid reply metadata');
+      ch.fail(e as MuxError);
+      this.flush();
+      return ch;
+    }
+    ch.replyMeta = reply;
+    if (weight !== undefined) ch.weight = weight;
+    ch.configureTimeouts(options.readTimeout ?? this.options.readTimeout, options.writeTimeout ?? this.options.writeTimeout);
+    this.sendAccept(ch, reply);
+    ch.accepted();
+    this.flush();
+    return ch;
+  }
+
+  /** {@link IncomingChannel.reject} of `ch` (answered once). */
+  rejectIncoming(ch: ChannelImpl, reason: string | undefined, code: number): void {
+    if (ch.state !== 'pending' || !ch.awaitingAccept) return;
+    this.settlePending(ch);
+    this.refusedOpens++;
+    this.sendRst(ch, code, reason);
+    ch.fail(new MuxError('ERR_MUX_REJECTED', `channel ${ch.id} rejected locally${reason ? `: ${reason}` : ''}`, { wireCode: code, ...(reason === undefined ? {} : { reason }) }));
+    this.flush();
   }
 
   private settlePending(ch: ChannelImpl): void {
