@@ -27,9 +27,12 @@ export class DeadlineSweeper {
     if (deadline < this.armedFor) this.arm(deadline);
   }
 
+  /**
+   * Stops watching `item`. The timer stays armed even when nothing is left (it fires once, finds nothing, and
+   * disarms): opens that complete within their timeout would otherwise cancel and re-arm it over and over.
+   */
   delete(item: Expiring): void {
-    if (!this.items.delete(item) || this.items.size > 0) return;
-    this.clear();
+    this.items.delete(item);
   }
 
   /** Stops watching everything. */
