@@ -38,6 +38,9 @@ export interface FairWriterOptions {
 
 /** Bytes per slab: headers, small payloads and control frames of a batch are laid out in it back to back. */
 const SLAB_BYTES = 64 * 1024;
+/** Control buffer: initial size, and the size past which it is let go once flushed. */
+const CONTROL_INITIAL = 256;
+const CONTROL_KEEP = 16 * 1024;
 /** Payloads up to this size are copied next to their header (one chunk for the sink); larger ones go as views. */
 const COPY_MAX = 1024;
 
@@ -47,8 +50,10 @@ const COPY_MAX = 1024;
  * It stops while the sink is saturated and resumes on {@link drained}.
  */
 export class FairWriter {
-  private control: Uint8Array[] = [];
-  private controlHead = 0;
+  /** Control frames waiting, encoded back to back in `control[0, controlBytes)`. */
+  private control = new Uint8Array(CONTROL_INITIAL);
+  private controlBytes = 0;
+  private controlFrames = 0;
   /** Channels with something to send, in `ring[0, ringLength)`: an array that never shrinks (no regrowth per batch). */
   private ring: (WriterChannel | undefined)[] = [];
   private ringLength = 0;
@@ -78,7 +83,7 @@ export class FairWriter {
 
   /** True when nothing waits: no control frame, no channel with ready bytes or a FIN to send. */
   get idle(): boolean {
-    if (this.controlHead < this.control.length) return false;
+    if (this.controlFrames > 0) return false;
     for (let i = 0; i < this.ringLength; i++) {
       const ch = this.ring[i]!;
       if (ch.readyBytes() > 0 || ch.finReady()) return false;
@@ -88,13 +93,23 @@ export class FairWriter {
 
   /** Control frames waiting. */
   get controlQueued(): number {
-    return this.control.length - this.controlHead;
+    return this.controlFrames;
   }
 
-  /** Queues an encoded control frame; it goes before any further data. */
-  enqueueControl(frame: Uint8Array): void {
+  /** Queues a control frame (encoded here: no allocation per frame); it goes before any further data. */
+  enqueueControl(type: number, flags: number, streamId: number, length: number, payload?: Uint8Array): void {
     if (this.stopped) return;
-    this.control.push(frame);
+    const n = HEADER_LENGTH + (payload ? payload.byteLength : 0);
+    const at = this.controlBytes;
+    if (at + n > this.control.byteLength) {
+      const grown = new Uint8Array(Math.max(2 * this.control.byteLength, at + n));
+      grown.set(this.control.subarray(0, at));
+      this.control = grown;
+    }
+    writeHeader(this.control, at, type, flags, streamId, length);
+    if (payload) this.control.set(payload, at + HEADER_LENGTH);
+    this.controlBytes = at + n;
+    this.controlFrames++;
     this.framesOut++;
   }
 
@@ -115,8 +130,8 @@ export class FairWriter {
   /** Stops for good: nothing more is written. */
   stop(): void {
     this.stopped = true;
-    this.control = [];
-    this.controlHead = 0;
+    this.controlBytes = 0;
+    this.controlFrames = 0;
     for (let i = 0; i < this.ringLength; i++) this.ring[i]!.inRing = false;
     this.ring = [];
     this.ringLength = 0;
@@ -130,7 +145,7 @@ export class FairWriter {
       // One array for every batch: a sink keeps no reference to it past the call (only to the chunks).
       const out = this.out;
       for (;;) {
-        let bytes = this.controlHead < this.control.length ? this.takeControl(out, 0) : 0;
+        let bytes = this.controlFrames > 0 ? this.takeControl(out) : 0;
         bytes = this.takeData(out, bytes);
         if (out.length === 0) break;
         this.bytesOut += bytes;
@@ -148,23 +163,15 @@ export class FairWriter {
     }
   }
 
-  private takeControl(out: Uint8Array[], bytes: number): number {
-    const q = this.control;
-    while (this.controlHead < q.length) {
-      const f = q[this.controlHead]!;
-      q[this.controlHead++] = undefined as unknown as Uint8Array;
-      if (f.byteLength <= COPY_MAX) {
-        const at = this.reserve(f.byteLength, out); // first: it may switch slabs
-        this.slab.set(f, at);
-      } else {
-        this.closeRun(out);
-        out.push(f);
-      }
-      bytes += f.byteLength;
-    }
-    this.control = [];
-    this.controlHead = 0;
-    return bytes;
+  private takeControl(out: Uint8Array[]): number {
+    const n = this.controlBytes;
+    const at = this.reserve(n, out); // first: it may switch slabs
+    this.slab.set(this.control.subarray(0, n), at);
+    this.controlBytes = 0;
+    this.controlFrames = 0;
+    // A burst (many refusals, pongs) may have grown the buffer: do not keep it.
+    if (this.control.byteLength > CONTROL_KEEP) this.control = new Uint8Array(CONTROL_INITIAL);
+    return n;
   }
 
   private takeData(out: Uint8Array[], bytes: number): number {

@@ -428,7 +428,7 @@ class SessionImpl implements Session, ChannelHost {
   goAway(): void {
     if (this.closed || this.sentGoAway) return;
     this.sentGoAway = true;
-    this.writer.enqueueControl(this.frame(FrameType.GoAway, 0, 0, GoAwayCode.Normal));
+    this.writer.enqueueControl(FrameType.GoAway, 0, 0, GoAwayCode.Normal);
     this.flush();
   }
 
@@ -535,7 +535,7 @@ class SessionImpl implements Session, ChannelHost {
 
   sendWindowUpdate(ch: ChannelImpl, delta: number): void {
     if (this.closed) return;
-    this.writer.enqueueControl(this.frame(FrameType.WindowUpdate, 0, ch.id, delta));
+    this.writer.enqueueControl(FrameType.WindowUpdate, 0, ch.id, delta);
     this.flush();
   }
 
@@ -553,11 +553,11 @@ class SessionImpl implements Session, ChannelHost {
     if (this.profile === 'rxmux') {
       const payload = encodeReason(code, text);
       if (payload.byteLength <= room) {
-        this.writer.enqueueControl(this.frame(FrameType.Data, Flag.RST, id, payload.byteLength, payload));
+        this.writer.enqueueControl(FrameType.Data, Flag.RST, id, payload.byteLength, payload);
         return payload.byteLength;
       }
     }
-    this.writer.enqueueControl(this.frame(FrameType.WindowUpdate, Flag.RST, id, 0));
+    this.writer.enqueueControl(FrameType.WindowUpdate, Flag.RST, id, 0);
     return 0;
   }
 
@@ -693,7 +693,7 @@ class SessionImpl implements Session, ChannelHost {
       case FrameType.Ping:
         if (flags & Flag.SYN) {
           if (this.controlBacklogFull()) this.droppedControl++;
-          else this.writer.enqueueControl(this.frame(FrameType.Ping, Flag.ACK, 0, length));
+          else this.writer.enqueueControl(FrameType.Ping, Flag.ACK, 0, length);
         } else if (flags & Flag.ACK) {
           const w = this.pings.get(length);
           if (w) {
@@ -924,10 +924,10 @@ class SessionImpl implements Session, ChannelHost {
     const extra = this.options.receiveWindow - INITIAL_WINDOW;
     if (this.profile === 'rxmux') {
       ch.sendWindow -= ch.meta.byteLength;
-      this.writer.enqueueControl(this.frame(FrameType.Data, Flag.SYN, ch.id, ch.meta.byteLength, ch.meta));
-      if (extra > 0) this.writer.enqueueControl(this.frame(FrameType.WindowUpdate, 0, ch.id, extra));
+      this.writer.enqueueControl(FrameType.Data, Flag.SYN, ch.id, ch.meta.byteLength, ch.meta);
+      if (extra > 0) this.writer.enqueueControl(FrameType.WindowUpdate, 0, ch.id, extra);
     } else {
-      this.writer.enqueueControl(this.frame(FrameType.WindowUpdate, Flag.SYN, ch.id, extra));
+      this.writer.enqueueControl(FrameType.WindowUpdate, Flag.SYN, ch.id, extra);
     }
     ch.recvAvailable += extra;
   }
@@ -936,10 +936,10 @@ class SessionImpl implements Session, ChannelHost {
     const extra = this.options.receiveWindow - INITIAL_WINDOW;
     if (this.profile === 'rxmux') {
       ch.sendWindow -= reply.byteLength;
-      this.writer.enqueueControl(this.frame(FrameType.Data, Flag.ACK, ch.id, reply.byteLength, reply));
-      if (extra > 0) this.writer.enqueueControl(this.frame(FrameType.WindowUpdate, 0, ch.id, extra));
+      this.writer.enqueueControl(FrameType.Data, Flag.ACK, ch.id, reply.byteLength, reply);
+      if (extra > 0) this.writer.enqueueControl(FrameType.WindowUpdate, 0, ch.id, extra);
     } else {
-      this.writer.enqueueControl(this.frame(FrameType.WindowUpdate, Flag.ACK, ch.id, extra));
+      this.writer.enqueueControl(FrameType.WindowUpdate, Flag.ACK, ch.id, extra);
     }
     ch.recvAvailable += extra;
   }
@@ -965,7 +965,7 @@ class SessionImpl implements Session, ChannelHost {
     while (this.pings.has(opaque)) opaque = (opaque + 1) >>> 0;
     this.nextPing = (opaque + 1) >>> 0;
     this.pings.set(opaque, { start: this.scheduler.now(), done, fail });
-    this.writer.enqueueControl(this.frame(FrameType.Ping, Flag.SYN, 0, opaque));
+    this.writer.enqueueControl(FrameType.Ping, Flag.SYN, 0, opaque);
     this.flush();
     return opaque;
   }
