@@ -57,6 +57,8 @@ export class FairWriter {
   /** Channels with something to send, in `ring[0, ringLength)`: an array that never shrinks (no regrowth per batch). */
   private ring: (WriterChannel | undefined)[] = [];
   private ringLength = 0;
+  /** Entries of `ring[0, ringLength)` left empty by channels that went idle during a pass; compacted after it. */
+  private holes = 0;
   private cursor = 0;
   private saturated = false;
   private flushing = false;
@@ -85,8 +87,8 @@ export class FairWriter {
   get idle(): boolean {
     if (this.controlFrames > 0) return false;
     for (let i = 0; i < this.ringLength; i++) {
-      const ch = this.ring[i]!;
-      if (ch.readyBytes() > 0 || ch.finReady()) return false;
+      const ch = this.ring[i];
+      if (ch && (ch.readyBytes() > 0 || ch.finReady())) return false;
     }
     return true;
   }
@@ -132,9 +134,13 @@ export class FairWriter {
     this.stopped = true;
     this.controlBytes = 0;
     this.controlFrames = 0;
-    for (let i = 0; i < this.ringLength; i++) this.ring[i]!.inRing = false;
+    for (let i = 0; i < this.ringLength; i++) {
+      const ch = this.ring[i];
+      if (ch) ch.inRing = false;
+    }
     this.ring = [];
     this.ringLength = 0;
+    this.holes = 0;
   }
 
   /** Writes as much as the sink takes: all control frames, then data a quantum per channel per round. */
@@ -177,9 +183,16 @@ export class FairWriter {
   private takeData(out: Uint8Array[], bytes: number): number {
     const { batchSize, maxFrameSize, quantum } = this.options;
     const ring = this.ring;
-    while (bytes < batchSize && this.ringLength > 0) {
-      if (this.cursor >= this.ringLength) this.cursor = 0;
-      const ch = ring[this.cursor]!;
+    while (bytes < batchSize && this.ringLength > this.holes) {
+      if (this.cursor >= this.ringLength) {
+        this.compact();
+        this.cursor = 0;
+      }
+      const ch = ring[this.cursor];
+      if (ch === undefined) {
+        this.cursor++;
+        continue;
+      }
       const ready = ch.readyBytes();
       if (ready === 0) {
         if (ch.finReady()) {
@@ -189,12 +202,12 @@ export class FairWriter {
           this.framesOut++;
           ch.finSent();
         }
-        // Nothing to send: leave the ring (DRR resets an empty queue's deficit). No splice: it allocates.
+        // Nothing to send: leave the ring (DRR resets an empty queue's deficit). The slot stays empty until the pass
+        // ends: shifting the rest down now would cost a move per channel behind it, for every channel that leaves.
         ch.inRing = false;
         ch.deficit = 0;
-        const last = --this.ringLength;
-        for (let i = this.cursor; i < last; i++) ring[i] = ring[i + 1];
-        ring[last] = undefined;
+        ring[this.cursor++] = undefined;
+        this.holes++;
         continue;
       }
       // Whole bytes per round, at least one: a fractional share (weight 1/3) must not cut fractional frame lengths.
@@ -217,7 +230,25 @@ export class FairWriter {
       if (ch.deficit <= 0) this.cursor++;
     }
     this.closeRun(out);
+    if (this.holes > 0) this.compact();
     return bytes;
+  }
+
+  /** Closes the ring's empty slots, keeping the order and the cursor on the same channel. */
+  private compact(): void {
+    const ring = this.ring;
+    const length = this.ringLength;
+    let w = 0;
+    let cursor = -1;
+    for (let r = 0; r < length; r++) {
+      if (r === this.cursor) cursor = w;
+      const ch = ring[r];
+      if (ch !== undefined) ring[w++] = ch;
+    }
+    for (let i = w; i < length; i++) ring[i] = undefined;
+    this.ringLength = w;
+    this.holes = 0;
+    this.cursor = cursor < 0 ? w : cursor;
   }
 
   /** Room for `n` bytes at the end of the current run (a fresh slab when full: earlier views may still sit in the sink's queue). */

@@ -198,7 +198,7 @@ class SessionImpl implements Session, ChannelHost {
   private readonly decoder: FrameReader;
   private readonly carrierSubs: Subscription[] = [];
   private inBatch = 0;
-  /** {@link clock} while a carrier chunk is handled (-1: not read yet). */
+  /** {@link clock} while a carrier chunk is handled or a deferred flush is pending (-1: not read yet). */
   private batchClock = -1;
   /** A deferred flush is scheduled (see {@link flush}). */
   private flushQueued = false;
@@ -519,6 +519,7 @@ class SessionImpl implements Session, ChannelHost {
 
   private readonly deferredFlush = (): void => {
     this.flushQueued = false;
+    this.batchClock = -1;
     try {
       this.flushNow();
     } catch (e) {
@@ -562,10 +563,12 @@ class SessionImpl implements Session, ChannelHost {
   }
 
   clock(): number {
-    if (this.inBatch === 0) return this.scheduler.now() - this.epoch;
-    // One reading per carrier chunk: everything a chunk causes happens at one moment.
-    if (this.batchClock < 0) this.batchClock = this.scheduler.now() - this.epoch;
-    return this.batchClock;
+    if (this.batchClock >= 0) return this.batchClock;
+    const now = this.scheduler.now() - this.epoch;
+    // One reading per carrier chunk, and per job until its deferred flush: what one chunk or one turn of calls
+    // causes happens at one moment.
+    if (this.inBatch > 0 || this.flushQueued) this.batchClock = now;
+    return now;
   }
 
   requestRtt(): void {
@@ -634,6 +637,7 @@ class SessionImpl implements Session, ChannelHost {
     }
     this.retryDeferred();
     this.flushNow();
+    if (!this.flushQueued) this.batchClock = -1;
   }
 
   // The decoder hands header fields over as numbers (no object per frame): see FrameSink.
