@@ -123,6 +123,9 @@ const EMPTY = new Uint8Array(0);
 /** Schedules the end-of-job flush (cheaper than Node's queueMicrotask, which makes an AsyncResource per call). */
 const RESOLVED: Promise<void> = Promise.resolve();
 
+/** While handling one carrier chunk, what was made so far is written after every this many frames. */
+const MID_CHUNK_FLUSH_FRAMES = 64;
+
 /** A scheduler whose now() is this far (ms: a day) from Date.now() keeps virtual time. */
 const VIRTUAL_CLOCK_GAP = 24 * 60 * 60 * 1000;
 /**
@@ -198,6 +201,8 @@ class SessionImpl implements Session, ChannelHost {
   private readonly decoder: FrameReader;
   private readonly carrierSubs: Subscription[] = [];
   private inBatch = 0;
+  /** Frames handled so far in the current carrier chunk. */
+  private chunkFrames = 0;
   /** {@link clock} while a carrier chunk is handled or a deferred flush is pending (-1: not read yet). */
   private batchClock = -1;
   /** A deferred flush is scheduled (see {@link flush}). */
@@ -625,6 +630,7 @@ class SessionImpl implements Session, ChannelHost {
     if (this.closed) return;
     this.bytesIn += chunk.byteLength;
     this.chunksIn++;
+    this.chunkFrames = 0;
     this.batchClock = -1;
     this.inBatch++;
     try {
@@ -693,6 +699,9 @@ class SessionImpl implements Session, ChannelHost {
   /** A whole frame: `length` is the Data payload length, or the delta / opaque / code of the other types. */
   private onFrame(type: number, flags: number, id: number, length: number, data: Uint8Array): void {
     this.framesIn++;
+    // A chunk of many frames (a burst of opens, say): write the answers so far every so often, so the peer works on
+    // them while this side handles the rest, instead of both sides taking turns.
+    if (++this.chunkFrames % MID_CHUNK_FLUSH_FRAMES === 0) this.writer.flush();
     switch (type) {
       case FrameType.Ping:
         if (flags & Flag.SYN) {
