@@ -269,7 +269,12 @@ class SessionImpl implements Session, ChannelHost {
     });
     const sink: FrameSink = {
       header: (type, flags, id, length) => this.checkHeader(type, flags, id, length),
-      frame: (type, flags, id, length, data) => this.onFrame(type, flags, id, length, data),
+      frame: (type, flags, id, length, data) => {
+        this.onFrame(type, flags, id, length, data);
+        // A chunk of many frames (a burst of opens, say): write the answers so far every so often, so the peer
+        // works on them while this side handles the rest, instead of both sides taking turns.
+        if (++this.chunkFrames % MID_CHUNK_FLUSH_FRAMES === 0) this.writer.flush();
+      },
       skipped: (_type, flags, id, length) => this.onSkip(flags, id, length),
       dataPart: (id, data, last) => this.onDataPart(id, data, last),
     };
@@ -699,9 +704,6 @@ class SessionImpl implements Session, ChannelHost {
   /** A whole frame: `length` is the Data payload length, or the delta / opaque / code of the other types. */
   private onFrame(type: number, flags: number, id: number, length: number, data: Uint8Array): void {
     this.framesIn++;
-    // A chunk of many frames (a burst of opens, say): write the answers so far every so often, so the peer works on
-    // them while this side handles the rest, instead of both sides taking turns.
-    if (++this.chunkFrames % MID_CHUNK_FLUSH_FRAMES === 0) this.writer.flush();
     switch (type) {
       case FrameType.Ping:
         if (flags & Flag.SYN) {
