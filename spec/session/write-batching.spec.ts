@@ -46,7 +46,7 @@ describe('write batching', () => {
     const framesPerWrite: number[] = [];
     testScheduler().run(({ hot }) => {
       const peer = virtualPeer();
-      const session = createSession(peer.carrier, { role: 'server', keepAlive: false });
+      createSession(peer.carrier, { role: 'server', keepAlive: false });
       let before = 0;
       const write = peer.carrier.write.bind(peer.carrier);
       peer.carrier.write = (chunks) => {
