@@ -2,6 +2,7 @@ import { isObservable, Observable, type SchedulerAction, type SchedulerLike, typ
 import { MuxError } from '../errors.js';
 import type { OverflowStrategy, ResolvedOptions } from '../session/options.js';
 import type { WriterChannel } from '../scheduler/fair-writer.js';
+import { clear } from '../util/arrays.js';
 import type { Expiring } from '../session/deadlines.js';
 import { OnceSignal, Watched } from '../util/signal.js';
 import { toBytes } from '../util/bytes.js';
@@ -507,7 +508,7 @@ export class ChannelImpl implements Channel, WriterChannel, Expiring {
       left -= k;
     }
     if (this.outHead === q.length) {
-      q.length = 0;
+      clear(q);
       this.outHead = 0;
     } else if (this.outHead > 64 && this.outHead * 2 > q.length) {
       q.splice(0, this.outHead);

@@ -1,5 +1,6 @@
 import { Flag, FrameType, HEADER_LENGTH } from '../frame/constants.js';
 import { writeHeader } from '../frame/encode.js';
+import { clear } from '../util/arrays.js';
 
 /** A channel as the fair writer sees it: a queue of bytes gated by credit, plus its share of the carrier. */
 export interface WriterChannel {
@@ -156,7 +157,7 @@ export class FairWriter {
         if (out.length === 0) break;
         this.bytesOut += bytes;
         const more = this.sink.write(out);
-        out.length = 0;
+        clear(out);
         if (!more) {
           this.saturated = true;
           break;
@@ -164,7 +165,7 @@ export class FairWriter {
         if (this.stopped) break;
       }
     } finally {
-      this.out.length = 0;
+      clear(this.out);
       this.flushing = false;
     }
   }
