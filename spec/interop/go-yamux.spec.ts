@@ -597,7 +597,7 @@ describe('interop with Go hashicorp/yamux (yamux profile)', () => {
           expect(rec.out.some((f) => f.type === 2 && f.flags === 2)).toBe(true); // pong
           expect(countFrames(rec.out, { type: 3, flags: 0, length: 0 })).toBe(1); // GoAway(0)
           expectPlainYamux(rec);
-          expect(rec.out.filter((f) => f.type === 0).every((f) => f.flags === 0 && f.length > 0 && f.length <= 16 * KiB)).toBe(true);
+          expect(rec.out.filter((f) => f.type === 0).every((f) => f.flags === 0 && f.length > 0 && f.length <= 64 * KiB)).toBe(true);
         });
       });
     });

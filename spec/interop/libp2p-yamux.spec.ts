@@ -648,7 +648,7 @@ describe(`interop with @chainsafe/libp2p-yamux ${libp2pYamuxVersion()} (yamux pr
           expect(rec.out.some((f) => f.type === 1 && f.flags === 0)).toBe(true);
           expect(countFrames(rec.out, { type: 3, flags: 0, length: 0 })).toBe(1);
           expectPlainYamux(rec);
-          expect(rec.out.filter((f) => f.type === 0).every((f) => f.flags === 0 && f.length > 0 && f.length <= 16 * KiB)).toBe(true);
+          expect(rec.out.filter((f) => f.type === 0).every((f) => f.flags === 0 && f.length > 0 && f.length <= 64 * KiB)).toBe(true);
         });
       });
     });

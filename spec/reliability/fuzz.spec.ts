@@ -43,6 +43,8 @@ const LONG = Number(process.env.RXMUX_FUZZ_RUNS ?? '') || 0;
 const runs = (ci: number): number => (LONG > 0 ? LONG : ci);
 const TIMEOUT = LONG > 0 ? 24 * 3600 * 1000 : 60_000;
 const MAX_FRAME = 16 * KiB;
+/** The session's default maxFrameSize. */
+const DEFAULT_MAX_FRAME = 64 * KiB;
 
 const timings: string[] = [];
 function timed(name: string, numRuns: number, body: () => void): void {
@@ -319,7 +321,7 @@ function checkWritten(written: readonly Frame[], c: Case, options: SessionOption
   const maxMeta = options.maxMetadata ?? 16 * KiB;
   // Strict re-decode: version 0, known types, ids in their place, no Data payload above the limit.
   const bytes = concat(written.map(encodeFrame));
-  expect(decodeAll(bytes, { maxFrameSize: Math.max(MAX_FRAME, 4 + maxMeta) })).toHaveLength(written.length);
+  expect(decodeAll(bytes, { maxFrameSize: Math.max(options.maxFrameSize ?? DEFAULT_MAX_FRAME, 4 + maxMeta) })).toHaveLength(written.length);
   const ourParity = c.role === 'client' ? 1 : 0;
   const closedByUs = new Set<number>();
   let fatalGoAway = false;
@@ -336,7 +338,7 @@ function checkWritten(written: readonly Frame[], c: Case, options: SessionOption
       if (fr.flags & (Flag.SYN | Flag.ACK)) expect(fr.data.byteLength).toBeLessThanOrEqual(maxMeta);
       // Reset reasons: the application's are capped at maxMetadata; the session's own refusals are short fixed texts.
       else if (fr.flags & Flag.RST) expect(fr.data.byteLength).toBeLessThanOrEqual(4 + Math.max(maxMeta, 64));
-      else expect(fr.data.byteLength).toBeLessThanOrEqual(MAX_FRAME);
+      else expect(fr.data.byteLength).toBeLessThanOrEqual(options.maxFrameSize ?? DEFAULT_MAX_FRAME);
       if (fr.data.byteLength > 0 && !(fr.flags & (Flag.RST | Flag.SYN | Flag.ACK))) expect([id, closedByUs.has(id)]).toEqual([id, false]);
     }
     if (fr.flags & (Flag.FIN | Flag.RST)) closedByUs.add(id);

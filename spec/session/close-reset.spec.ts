@@ -197,7 +197,7 @@ describe('when a channel leaves the session', () => {
 describe('end() with bytes still queued', () => {
   it('delivers every queued byte before the FIN when the bytes wait for credit', () => {
     const WINDOW = 256 * 1024;
-    const FRAME = 16 * 1024;
+    const FRAME = 64 * 1024; // alone on the carrier, the channel sends frames of maxFrameSize (default 64 KiB)
     const payload = new Uint8Array(WINDOW + 5).map((_, i) => (i * 7) & 0xff);
     testScheduler().run(({ hot, expectObservable }) => {
       const peer = virtualPeer();

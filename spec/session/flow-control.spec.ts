@@ -65,8 +65,8 @@ function serverWithPeerChannels(
 ): { peer: VirtualPeer; session: ReturnType<typeof createSession>; channels: Map<number, Channel> } {
   const peer = virtualPeer();
   // Window auto-tuning off unless a test turns it on: these tests count credit to the byte, and tuning would add
-  // an RTT probe (a Ping) and growth to the WindowUpdates.
-  const session = createSession(peer.carrier, { role: 'server', keepAlive: false, maxReceiveWindow: 256 * 1024, ...options });
+  // an RTT probe (a Ping) and growth to the WindowUpdates. Frames of 16 KiB (the quantum) unless a test says otherwise.
+  const session = createSession(peer.carrier, { role: 'server', keepAlive: false, maxReceiveWindow: 256 * 1024, maxFrameSize: 16 * 1024, ...options });
   const channels = new Map<number, Channel>();
   session.incoming$.subscribe({ next: (req) => channels.set(req.id, req.accept()), error: () => undefined });
   hot('-o').subscribe(() => peer.send(...ids.map((id) => f.open(id))));
@@ -93,7 +93,7 @@ describe('flow control: the peer window holds the sender', () => {
     const peer = virtualPeer();
 
     testScheduler().run(({ hot, expectObservable }) => {
-      const session = createSession(peer.carrier, { role: 'server', keepAlive: false });
+      const session = createSession(peer.carrier, { role: 'server', keepAlive: false, maxFrameSize: FRAME });
       session.incoming$.subscribe((req) => (ch = req.accept()));
       peer.feed(hot('-o 28ms p', { o: f.open(1), p: f.ping(9) }));
       hot('--w').subscribe(() => {
@@ -158,7 +158,7 @@ describe('flow control: the peer window holds the sender', () => {
     const peer = virtualPeer();
 
     testScheduler().run(({ hot }) => {
-      const session = createSession(peer.carrier, { role: 'server', keepAlive: false });
+      const session = createSession(peer.carrier, { role: 'server', keepAlive: false, maxFrameSize: FRAME });
       session.incoming$.subscribe((req) => (ch = req.accept()));
       peer.feed(hot('-o', { o: f.open(1) }));
       hot('--s').subscribe(() =>
@@ -319,7 +319,7 @@ describe('flow control: the receive window', () => {
 });
 
 describe('flow control: frames and chunking', () => {
-  it('a write larger than maxFrameSize is split into frames of at most that size (default 16 KiB)', () => {
+  it('a write larger than maxFrameSize is split into frames of at most that size (16 KiB here)', () => {
     const data = seeded(40_000, 51);
     testScheduler().run(({ hot, expectObservable }) => {
       const { peer, channels } = serverWithPeerChannels(hot);
@@ -327,6 +327,39 @@ describe('flow control: frames and chunking', () => {
       expectFrames(expectObservable, peer.written$, [
         [1, [f.accept(1)]],
         [2, [f.data(1, data.subarray(0, 16_384)), f.data(1, data.subarray(16_384, 32_768)), f.data(1, data.subarray(32_768))]],
+      ]);
+    });
+  });
+
+  it('by default a channel alone on the carrier sends 64 KiB frames; channels sharing it send one 16 KiB quantum each per round', () => {
+    const a = seeded(150_000, 53);
+    const b = seeded(40_000, 54);
+    testScheduler().run(({ hot, expectObservable }) => {
+      const peer = virtualPeer();
+      const session = createSession(peer.carrier, { role: 'server', keepAlive: false, maxReceiveWindow: 256 * 1024 });
+      const channels = new Map<number, Channel>();
+      session.incoming$.subscribe((req) => channels.set(req.id, req.accept()));
+      hot('-o').subscribe(() => peer.send(f.open(1), f.open(3)));
+      hot('10ms w').subscribe(() => void channels.get(1)!.write(a));
+      hot('20ms w').subscribe(() => {
+        void channels.get(1)!.write(b);
+        void channels.get(3)!.write(b);
+      });
+      const k = 16_384;
+      expectFrames(expectObservable, peer.written$, [
+        [1, [f.accept(1), f.accept(3)]],
+        [10, [f.data(1, a.subarray(0, 65_536)), f.data(1, a.subarray(65_536, 131_072)), f.data(1, a.subarray(131_072))]],
+        [
+          20,
+          [
+            f.data(1, b.subarray(0, k)),
+            f.data(3, b.subarray(0, k)),
+            f.data(1, b.subarray(k, 2 * k)),
+            f.data(3, b.subarray(k, 2 * k)),
+            f.data(1, b.subarray(2 * k)),
+            f.data(3, b.subarray(2 * k)),
+          ],
+        ],
       ]);
     });
   });

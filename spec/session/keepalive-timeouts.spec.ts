@@ -338,7 +338,7 @@ describe('per-channel write timeout', () => {
     const events: string[] = [];
     runBounded(({ hot, expectObservable }, ts) => {
       const peer = virtualPeer();
-      const session = createSession(peer.carrier, { role: 'client', keepAlive: false, writeTimeout: 1000 });
+      const session = createSession(peer.carrier, { role: 'client', keepAlive: false, maxFrameSize: FULL_FRAME.byteLength, writeTimeout: 1000 });
       let a: Channel | undefined;
       let b: Channel | undefined;
       session.open().subscribe((ch) => {
@@ -376,7 +376,7 @@ describe('per-channel write timeout', () => {
     const events: string[] = [];
     runBounded(({ hot, expectObservable }, ts) => {
       const peer = virtualPeer();
-      const session = createSession(peer.carrier, { role: 'client', keepAlive: false });
+      const session = createSession(peer.carrier, { role: 'client', keepAlive: false, maxFrameSize: FULL_FRAME.byteLength });
       session.open({ writeTimeout: 1000 }).subscribe((ch) => {
         ch.closed$.subscribe((end) => events.push(`${ts.now()} ${codeOf(end)}`));
         void ch.write(new Uint8Array(WINDOW + 10).fill(7));
@@ -397,7 +397,7 @@ describe('per-channel write timeout', () => {
     const events: string[] = [];
     runBounded(({ hot, expectObservable }, ts) => {
       const peer = virtualPeer();
-      const session = createSession(peer.carrier, { role: 'client', keepAlive: false });
+      const session = createSession(peer.carrier, { role: 'client', keepAlive: false, maxFrameSize: FULL_FRAME.byteLength });
       let a: Channel | undefined;
       session.open({ writeTimeout: 1000 }).subscribe((ch) => {
         a = ch;

@@ -211,9 +211,16 @@ export class FairWriter {
         this.holes++;
         continue;
       }
-      // Whole bytes per round, at least one: a fractional share (weight 1/3) must not cut fractional frame lengths.
-      if (ch.deficit <= 0) ch.deficit += Math.max(1, Math.round(quantum * ch.weight) || 1);
-      const n = Math.min(ch.deficit, maxFrameSize, ready);
+      let n: number;
+      if (this.ringLength - this.holes === 1) {
+        // Alone in the ring there is nobody to share with: frames as large as allowed (fewer frames, fewer chunks).
+        n = Math.min(maxFrameSize, ready);
+        ch.deficit = n;
+      } else {
+        // Whole bytes per round, at least one: a fractional share (weight 1/3) must not cut fractional frame lengths.
+        if (ch.deficit <= 0) ch.deficit += Math.max(1, Math.round(quantum * ch.weight) || 1);
+        n = Math.min(ch.deficit, maxFrameSize, ready);
+      }
       if (n <= COPY_MAX) {
         // A small frame: header and payload side by side in the slab.
         const at = this.reserve(HEADER_LENGTH + n, out);

@@ -25,7 +25,10 @@ export interface SessionOptions {
   maxReceiveWindow?: number;
   /** Session-wide receive budget in bytes: while the bytes buffered across all channels reach it, no channel grants more credit. Default 67108864 (64 MiB). */
   receiveBudget?: number;
-  /** Largest Data payload this side sends, in bytes. Default 16384 (16 KiB). */
+  /**
+   * Largest Data payload this side sends, in bytes. Default 65536 (64 KiB). A channel alone on the carrier sends frames
+   * this large; channels sharing it send at most one `quantum` (times weight) per frame.
+   */
   maxFrameSize?: number;
   /** Bytes a channel may hold queued for sending before writes wait. Default 262144 (256 KiB). */
   highWaterMark?: number;
@@ -67,7 +70,7 @@ export const DEFAULTS: Omit<ResolvedOptions, 'role' | 'scheduler'> = {
   receiveWindow: INITIAL_WINDOW,
   maxReceiveWindow: 16 * 1024 * 1024,
   receiveBudget: 64 * 1024 * 1024,
-  maxFrameSize: 16 * 1024,
+  maxFrameSize: 64 * 1024,
   highWaterMark: 256 * 1024,
   overflow: 'error',
   quantum: 16 * 1024,
