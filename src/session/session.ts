@@ -126,8 +126,12 @@ const RESOLVED: Promise<void> = Promise.resolve();
 /** While handling one carrier chunk, what was made so far is written after every this many frames. */
 const MID_CHUNK_FLUSH_FRAMES = 64;
 
-/** A scheduler whose now() is this far (ms: a day) from Date.now() keeps virtual time. */
-const VIRTUAL_CLOCK_GAP = 24 * 60 * 60 * 1000;
+/**
+ * A scheduler whose clock reads below this (ms since 1970: early 1973) at session start keeps virtual time (a
+ * TestScheduler starts at 0). Read from the injected scheduler only: no second clock.
+ */
+const VIRTUAL_CLOCK_BELOW = 1e11;
+
 /**
  * Control frames a hostile peer can make us queue (Ping answers, RSTs refusing its opens) are dropped while the carrier
  * is saturated and this many control frames already wait: otherwise a peer that floods pings or SYNs without reading
@@ -259,7 +263,7 @@ class SessionImpl implements Session, ChannelHost {
     this.profile = options.profile;
     this.scheduler = options.scheduler;
     this.epoch = this.scheduler.now();
-    this.virtualClock = Math.abs(this.epoch - Date.now()) > VIRTUAL_CLOCK_GAP;
+    this.virtualClock = this.epoch < VIRTUAL_CLOCK_BELOW;
     this.sweeper = new DeadlineSweeper(this.scheduler, () => this.clock());
     this.nextId = options.role === 'client' ? 1 : 2;
     this.writer = new FairWriter(carrier, {
