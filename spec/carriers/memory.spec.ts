@@ -4,19 +4,10 @@ import { toArray } from 'rxjs/operators';
 import { TestScheduler } from 'rxjs/testing';
 import { memoryPair, type MemoryPairOptions } from '../../src/carriers/memory.js';
 import { isMuxError, MuxError } from '../../src/errors.js';
-import { seededBytes } from '../support/bytes.js';
+import { concatBytes as concat, seededBytes } from '../support/bytes.js';
 
 const u = (...bytes: number[]): Uint8Array => Uint8Array.from(bytes);
 
-function concat(chunks: readonly Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(chunks.reduce((n, c) => n + c.byteLength, 0));
-  let offset = 0;
-  for (const c of chunks) {
-    out.set(c, offset);
-    offset += c.byteLength;
-  }
-  return out;
-}
 
 
 interface Recording {

@@ -5,7 +5,7 @@ import { toArray } from 'rxjs/operators';
 import type { Carrier } from '../../src/carrier.js';
 import { socketCarrier } from '../../src/carriers/node-socket.js';
 import { isMuxError, type MuxError } from '../../src/errors.js';
-import { seededBytes } from '../support/bytes.js';
+import { concatBytes as concat, seededBytes } from '../support/bytes.js';
 
 interface TcpPair {
   readonly client: Socket;
@@ -39,15 +39,6 @@ afterEach(async () => {
 });
 
 
-function concat(chunks: readonly Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(chunks.reduce((n, c) => n + c.byteLength, 0));
-  let offset = 0;
-  for (const c of chunks) {
-    out.set(c, offset);
-    offset += c.byteLength;
-  }
-  return out;
-}
 
 /** Writes `data` in `chunkSize` pieces (grouped `perWrite` to a write call), honouring back-pressure, then ends. */
 async function writeAll(carrier: Carrier, data: Uint8Array, chunkSize: number, perWrite = 1): Promise<number> {

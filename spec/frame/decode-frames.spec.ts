@@ -6,6 +6,7 @@ import { Observable, from, take } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
 import { MuxError } from '../../src/errors.js';
 import { Flag, type Frame, decodeFrames, encodeFrame, fromHex } from '../../src/frame/index.js';
+import { concatBytes } from '../support/bytes.js';
 
 function scheduler(): TestScheduler {
   return new TestScheduler((actual, expected) => expect(actual).toEqual(expected));
@@ -16,15 +17,7 @@ const y: Frame = { type: 'window-update', streamId: 1, flags: Flag.ACK, delta: 1
 const xBytes = encodeFrame(x); // 14 bytes: 00 00 0001 00000001 00000002 6869
 const yBytes = encodeFrame(y); // 12 bytes: 00 01 0002 00000001 00000400
 
-const concat = (...parts: Uint8Array[]): Uint8Array => {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-};
+const concat = (...parts: Uint8Array[]): Uint8Array => concatBytes(parts);
 
 describe('decodeFrames on a hot chunk stream (virtual time)', () => {
   it('emits each frame in the frame its last byte arrives, whatever the chunking', () => {

@@ -1,4 +1,5 @@
 import type { Observable } from 'rxjs';
+import { concatBytes } from '../support/bytes.js';
 
 /** Cuts `bytes` at the given positions (taken modulo length + 1, sorted; repeats make empty chunks). */
 export function cut(bytes: Uint8Array, positions: readonly number[]): Uint8Array[] {
@@ -13,15 +14,6 @@ export function cut(bytes: Uint8Array, positions: readonly number[]): Uint8Array
   return out;
 }
 
-export function concat(chunks: readonly Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(chunks.reduce((n, c) => n + c.byteLength, 0));
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.byteLength;
-  }
-  return out;
-}
 
 /** What a synchronous Observable did when subscribed. */
 export interface Outcome<T> {
@@ -38,3 +30,6 @@ export function outcome<T>(source: Observable<T>): Outcome<T> {
   source.subscribe({ next: (v) => values.push(v), error: (e) => (error = e), complete: () => (completed = true) });
   return { values, error, completed };
 }
+
+/** The parts joined into one new array. */
+export const concat = concatBytes;

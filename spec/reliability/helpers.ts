@@ -8,6 +8,7 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { createSession, encodeFrame, formatFrame, MuxErrorCodes, mulberry32, type Frame, type Session, type SessionOptions } from '../../src/index.js';
 import { socketCarrier } from '../../src/carriers/node-socket.js';
+import { concatBytes } from '../support/bytes.js';
 
 export const KiB = 1024;
 export const MiB = 1024 * KiB;
@@ -19,15 +20,6 @@ export const KNOWN_CODES: ReadonlySet<string> = new Set(Object.values(MuxErrorCo
 
 export { header } from '../support/frames.js';
 
-export function concat(parts: readonly Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.byteLength;
-  }
-  return out;
-}
 
 /** Frames encoded back to back. */
 export function wire(frames: readonly Frame[]): Uint8Array {
@@ -129,3 +121,6 @@ export async function tcpSessions(options: Omit<SessionOptions, 'role'> = {}): P
     },
   };
 }
+
+/** The parts joined into one new array. */
+export const concat = concatBytes;

@@ -2,17 +2,9 @@ import { createSession, Flag, FrameType, MAX_U32, type Channel, type MuxError, t
 import { f, virtualPeer, type VirtualPeer } from '../../src/testing.js';
 import { header } from '../support/frames.js';
 import { testScheduler } from '../support/marbles.js';
+import { concatBytes } from '../support/bytes.js';
 
 
-function concat(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.byteLength;
-  }
-  return out;
-}
 
 interface Observed {
   peer: VirtualPeer;
@@ -55,7 +47,7 @@ describe('malformed frames from the peer', () => {
     ['an unknown frame type', header(0, 4, 0, 0, 0)],
     ['a Ping on a non-zero stream id', header(0, FrameType.Ping, Flag.SYN, 1, 7)],
     ['a GoAway on a non-zero stream id', header(0, FrameType.GoAway, 0, 1, 0)],
-    ['a Data frame on stream 0', concat(header(0, FrameType.Data, 0, 0, 3), Uint8Array.of(1, 2, 3))],
+    ['a Data frame on stream 0', concatBytes([header(0, FrameType.Data, 0, 0, 3), Uint8Array.of(1, 2, 3)])],
     ['a WindowUpdate on stream 0', header(0, FrameType.WindowUpdate, 0, 0, 100)],
   ];
   for (const [what, bytes] of cases) {

@@ -14,6 +14,7 @@ import {
 import { f, virtualPeer, type VirtualPeer } from '../../src/testing.js';
 import { expectFrames, sig, type Step } from '../support/frames.js';
 import { testScheduler } from '../support/marbles.js';
+import { concatBytes as concat } from '../support/bytes.js';
 
 // ------------------------------------------------------------------------------------------------ helpers
 
@@ -35,15 +36,6 @@ function sha256(...parts: Uint8Array[]): string {
   return h.digest('hex');
 }
 
-function concat(parts: readonly Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.byteLength;
-  }
-  return out;
-}
 
 /** Data frames for `bytes`, cut every `size` bytes. */
 function dataFrames(id: number, bytes: Uint8Array, size = FRAME): Frame[] {
