@@ -13,7 +13,8 @@
 import { createHash } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { lastValueFrom } from 'rxjs';
-import { mulberry32, type Channel, type Session } from '../src/index.js';
+import { type Channel, type Session } from '../src/index.js';
+import { mulberry32 } from '../src/testing.js';
 import { connect } from '../src/node.js';
 
 const { values } = parseArgs({

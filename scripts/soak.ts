@@ -13,7 +13,8 @@ import { once } from 'node:events';
 import { connect, createServer, type AddressInfo } from 'node:net';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { createSession, mulberry32, type Channel, type Session } from '../src/index.js';
+import { createSession, type Channel, type Session } from '../src/index.js';
+import { mulberry32 } from '../src/testing.js';
 import { socketCarrier } from '../src/carriers/node-socket.js';
 
 const MiB = 1024 * 1024;

@@ -4,14 +4,21 @@
  */
 export { createSession, multiplex } from './session/session.js';
 export type { AcceptOptions, IncomingChannel, OpenOptions, Session, SessionEnd, SessionStats } from './session/session.js';
-export type { OverflowStrategy, SessionOptions } from './session/options.js';
-export { DEFAULTS as SESSION_DEFAULTS } from './session/options.js';
+export type { OverflowStrategy, SessionOptions } from './options.js';
+export { DEFAULTS as SESSION_DEFAULTS } from './options.js';
 export type { ByteSource, Channel, ChannelEnd, ChannelState, ChannelStats, SendOptions } from './channel/channel.js';
 export type { Carrier } from './carrier.js';
 export { MuxError, MuxErrorCodes, isMuxError } from './errors.js';
 export type { MuxErrorCode, MuxErrorDetails } from './errors.js';
-export * from './frame/index.js';
-export * from './carriers/index.js';
+// The common codec pieces; the low-level decoder core (FrameReader, FrameSink, header helpers) is in `rxmux/frame`.
+export { PROTOCOL_VERSION, HEADER_LENGTH, INITIAL_WINDOW, MAX_U32, FrameType, Flag, GoAwayCode } from './frame/constants.js';
+export type { DataFrame, WindowUpdateFrame, PingFrame, GoAwayFrame, Frame, FrameHeader } from './frame/frame.js';
+export { encodeFrame, encodeFrames } from './frame/encode.js';
+export { type DecodeOptions, DEFAULT_MAX_FRAME_SIZE, FrameDecoder, decodeFrames } from './frame/decode.js';
+export { toHex, fromHex, formatFlags, formatFrame } from './frame/format.js';
+export { encodeReason, parseReason } from './frame/reason.js';
+export { memoryPair } from './carriers/memory.js';
+export type { ChunkSizeFn, MemoryCarrier, MemoryPairOptions, RandomChunkSize } from './carriers/memory.js';
 export { toBytes, utf8 } from './util/bytes.js';
 export { lengthPrefixed, DEFAULT_MAX_MESSAGE_SIZE } from './operators/length-prefixed.js';
 export type { LengthPrefixedCodec, LengthPrefixedOptions } from './operators/length-prefixed.js';

@@ -4,7 +4,8 @@
  */
 import { createHash } from 'node:crypto';
 import { catchError, EMPTY, filter, interval, map, merge, mergeMap, Observable, switchMap, takeUntil, tap, type Subject } from 'rxjs';
-import { jsonMessages, mulberry32, utf8, type ByteSource, type IncomingChannel, type Session } from '../../src/index.js';
+import { jsonMessages, utf8, type ByteSource, type IncomingChannel, type Session } from '../../src/index.js';
+import { mulberry32 } from '../../src/testing.js';
 import { cpuSampler, memorySampler, ratesSampler } from './metrics.js';
 import { DOWNLOADS, type DownloadInfo, type MetricSnapshot, type ServerStats } from './protocol.js';
 

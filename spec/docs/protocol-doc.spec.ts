@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { decodeAll, encodeFrame, fromHex, toHex, type Frame } from '../../src/index.js';
+import { encodeFrame, fromHex, toHex, type Frame } from '../../src/index.js';
+import { decodeAll } from '../../src/frame.js';
 import { f } from '../../src/testing.js';
 
 const doc = readFileSync(join(resolve(__dirname, '../..'), 'docs', 'PROTOCOL.md'), 'utf8');

@@ -11,7 +11,7 @@ import { firstValueFrom } from 'rxjs';
 import type { Channel } from '../../src/channel/channel.js';
 import { isMuxError, MuxError } from '../../src/errors.js';
 import type { IncomingChannel, Session } from '../../src/session/session.js';
-import type { SessionOptions } from '../../src/session/options.js';
+import type { SessionOptions } from '../../src/options.js';
 import { goPeerPath, goPeerPattern, requireGoPeer, startGoPeer, type GoPeer } from './go-peer.js';
 import {
   acceptAndEcho,

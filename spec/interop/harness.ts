@@ -15,7 +15,7 @@ import type { IncomingChannel } from '../../src/session/session.js';
 import { FrameDecoder } from '../../src/frame/decode.js';
 import { socketCarrier } from '../../src/carriers/node-socket.js';
 import { createSession, type Session } from '../../src/session/session.js';
-import type { SessionOptions } from '../../src/session/options.js';
+import type { SessionOptions } from '../../src/options.js';
 import { INITIAL_WINDOW, MAX_U32 } from '../../src/frame/constants.js';
 
 export const KiB = 1024;

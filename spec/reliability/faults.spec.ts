@@ -7,17 +7,8 @@
 import { createHash } from 'node:crypto';
 import { interval, map, take, takeWhile, type Subscription } from 'rxjs';
 import type { TestScheduler } from 'rxjs/testing';
-import {
-  createSession,
-  memoryPair,
-  mulberry32,
-  type Channel,
-  type IncomingChannel,
-  type MemoryCarrier,
-  type Session,
-  type SessionEnd,
-  type SessionOptions,
-} from '../../src/index.js';
+import { createSession, memoryPair, type Channel, type IncomingChannel, type MemoryCarrier, type Session, type SessionEnd, type SessionOptions } from '../../src/index.js';
+import { mulberry32 } from '../../src/testing.js';
 import { testScheduler } from '../support/marbles.js';
 import { codeOf, heapAfterGc, KiB, MiB, seeded, settle, tcpSessions, WINDOW } from './helpers.js';
 

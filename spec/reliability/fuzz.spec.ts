@@ -18,21 +18,9 @@
  */
 import fc from 'fast-check';
 import { asyncScheduler, type Subscription } from 'rxjs';
-import {
-  createSession,
-  decodeAll,
-  encodeFrame,
-  Flag,
-  FrameDecoder,
-  FrameType,
-  MuxError,
-  mulberry32,
-  type Channel,
-  type Frame,
-  type Session,
-  type SessionEnd,
-  type SessionOptions,
-} from '../../src/index.js';
+import { createSession, encodeFrame, Flag, FrameDecoder, FrameType, MuxError, type Channel, type Frame, type Session, type SessionEnd, type SessionOptions } from '../../src/index.js';
+import { decodeAll } from '../../src/frame.js';
+import { mulberry32 } from '../../src/testing.js';
 import { f, virtualPeer, type VirtualPeer } from '../../src/testing.js';
 import { referenceDecode } from '../frame/reference-codec.js';
 import { testScheduler } from '../support/marbles.js';

@@ -6,7 +6,8 @@ import { once } from 'node:events';
 import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { createSession, encodeFrame, formatFrame, MuxErrorCodes, mulberry32, type Frame, type Session, type SessionOptions } from '../../src/index.js';
+import { createSession, encodeFrame, formatFrame, MuxErrorCodes, type Frame, type Session, type SessionOptions } from '../../src/index.js';
+import { mulberry32 } from '../../src/testing.js';
 import { socketCarrier } from '../../src/carriers/node-socket.js';
 import { concatBytes } from '../support/bytes.js';
 

@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import type { TestScheduler } from 'rxjs/testing';
-import { createSession, mulberry32, type Channel, type Frame, type SessionOptions } from '../../src/index.js';
+import { createSession, type Channel, type Frame, type SessionOptions } from '../../src/index.js';
+import { mulberry32 } from '../../src/testing.js';
 import { f, virtualPeer, type VirtualPeer } from '../../src/testing.js';
 import { expectFrames } from '../support/frames.js';
 import { testScheduler } from '../support/marbles.js';

@@ -1,16 +1,7 @@
 import { createHash } from 'node:crypto';
 import { asyncScheduler, defer, of, skip, type Observable } from 'rxjs';
-import {
-  createSession,
-  encodeFrame,
-  memoryPair,
-  mulberry32,
-  type Channel,
-  type ChannelEnd,
-  type Frame,
-  type SessionEnd,
-  type SessionOptions,
-} from '../../src/index.js';
+import { createSession, encodeFrame, memoryPair, type Channel, type ChannelEnd, type Frame, type SessionEnd, type SessionOptions } from '../../src/index.js';
+import { mulberry32 } from '../../src/testing.js';
 import { f, virtualPeer, type VirtualPeer } from '../../src/testing.js';
 import { expectFrames, sig, type Step } from '../support/frames.js';
 import { testScheduler } from '../support/marbles.js';

@@ -1,9 +1,9 @@
 import { isObservable, Observable, type SchedulerAction, type SchedulerLike, type Subscriber, type Subscription } from 'rxjs';
 import { MuxError } from '../errors.js';
-import type { OverflowStrategy, ResolvedOptions } from '../session/options.js';
+import type { OverflowStrategy, ResolvedOptions } from '../options.js';
 import type { WriterChannel } from '../scheduler/fair-writer.js';
 import { clear } from '../util/arrays.js';
-import type { Expiring } from '../session/deadlines.js';
+import type { Expiring } from '../util/deadlines.js';
 import { OnceSignal, Watched } from '../util/signal.js';
 import { toBytes } from '../util/bytes.js';
 

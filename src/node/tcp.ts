@@ -3,7 +3,7 @@ import { Observable } from 'rxjs';
 import { socketCarrier } from '../carriers/node-socket.js';
 import { MuxError } from '../errors.js';
 import { createSession, type Session } from '../session/session.js';
-import { resolveOptions, type SessionOptions } from '../session/options.js';
+import { resolveOptions, type SessionOptions } from '../options.js';
 
 /** Session options without the role (the helper sets it). */
 export type TcpSessionOptions = Omit<SessionOptions, 'role'>;

@@ -9,8 +9,8 @@ import { encodeReason, parseReason } from '../frame/reason.js';
 import { FairWriter } from '../scheduler/fair-writer.js';
 import { toBytes } from '../util/bytes.js';
 import { OnceSignal } from '../util/signal.js';
-import { DeadlineSweeper } from './deadlines.js';
-import { resolveOptions, type ResolvedOptions, type SessionOptions } from './options.js';
+import { DeadlineSweeper } from '../util/deadlines.js';
+import { resolveOptions, type ResolvedOptions, type SessionOptions } from '../options.js';
 
 /** Options for {@link Session.open}. */
 export interface OpenOptions {

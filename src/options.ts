@@ -1,6 +1,6 @@
 import { asyncScheduler, type SchedulerLike } from 'rxjs';
-import { MuxError } from '../errors.js';
-import { INITIAL_WINDOW, MAX_U32 } from '../frame/constants.js';
+import { MuxError } from './errors.js';
+import { INITIAL_WINDOW, MAX_U32 } from './frame/constants.js';
 
 /** What a push-only source does when it outruns a channel's high-water mark. */
 export type OverflowStrategy = 'error' | 'dropping' | 'sliding';
