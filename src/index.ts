@@ -3,10 +3,10 @@
  * Runs in Node and in browsers (no Node built-ins here; see `rxmux/node` for sockets).
  */
 export { createSession, multiplex } from './session/session.js';
-export type { AcceptOptions, IncomingChannel, OpenOptions, Session, SessionEnd, SessionStats } from './session/session.js';
+export type { AcceptOptions, IncomingChannel, OpenOptions, Session, SessionEnd, SessionStats } from './session/types.js';
 export type { OverflowStrategy, SessionOptions } from './options.js';
 export { DEFAULTS as SESSION_DEFAULTS } from './options.js';
-export type { ByteSource, Channel, ChannelEnd, ChannelState, ChannelStats, SendOptions } from './channel/channel.js';
+export type { ByteSource, Channel, ChannelEnd, ChannelState, ChannelStats, SendOptions } from './channel/types.js';
 export type { Carrier } from './carrier.js';
 export { MuxError, MuxErrorCodes, isMuxError } from './errors.js';
 export type { MuxErrorCode, MuxErrorDetails } from './errors.js';

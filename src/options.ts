@@ -44,6 +44,12 @@ export interface SessionOptions {
   keepAliveInterval?: number;
   /** Time the peer has to send anything after a keep-alive ping before the session fails with ERR_MUX_TIMEOUT, in ms. Also the default `ping()` timeout. Default 10000. */
   keepAliveTimeout?: number;
+  /**
+   * Time one inbound frame may take to arrive whole, from its first byte to its last, in ms; 0 = no bound. Default:
+   * `keepAliveTimeout` (10000). A peer that trickles a frame's payload (each byte resetting every idle clock) is ended
+   * with ERR_MUX_TIMEOUT; a slow but honest link still delivers a 64 KiB frame well within it.
+   */
+  frameTimeout?: number;
   /** Time an open may wait for the acceptor's answer, in ms; 0 waits forever. Default 75000. */
   openTimeout?: number;
   /** Time a half-closed channel may sit idle before it is reset on both ends, in ms; 0 never. Default 300000. */
@@ -65,7 +71,7 @@ export interface SessionOptions {
 /** Options with every default filled in. */
 export type ResolvedOptions = Required<SessionOptions>;
 
-export const DEFAULTS: Omit<ResolvedOptions, 'role' | 'scheduler'> = {
+export const DEFAULTS: Omit<ResolvedOptions, 'role' | 'scheduler' | 'frameTimeout'> = {
   profile: 'rxmux',
   receiveWindow: INITIAL_WINDOW,
   maxReceiveWindow: 16 * 1024 * 1024,
@@ -88,6 +94,15 @@ export const DEFAULTS: Omit<ResolvedOptions, 'role' | 'scheduler'> = {
   maxMetadata: 16 * 1024,
 };
 
+/**
+ * The one weight rule (open and accept options, the `weight` property): a positive finite number. A weight of 0 or
+ * NaN would give a channel no share, and the fair writer would spin on it. Returns the error, or undefined.
+ */
+export function checkWeight(value: unknown, name: string, code: 'ERR_MUX_INVALID_OPTION' | 'ERR_MUX_INVALID_ARGUMENT' = 'ERR_MUX_INVALID_OPTION'): MuxError | undefined {
+  if (typeof value === 'number' && value > 0 && Number.isFinite(value)) return undefined;
+  return new MuxError(code, `${code === 'ERR_MUX_INVALID_OPTION' ? 'option ' : ''}${name}: expected a positive finite number, got ${String(value)}`);
+}
+
 function bad(name: string, why: string): MuxError {
   return new MuxError('ERR_MUX_INVALID_OPTION', `option ${name}: ${why}`);
 }
@@ -101,9 +116,11 @@ function int(name: string, value: unknown, min: number, max: number): void {
 /** Fills defaults and validates. Throws MuxError ERR_MUX_INVALID_OPTION on a bad value. */
 export function resolveOptions(options: SessionOptions): ResolvedOptions {
   if (options === null || typeof options !== 'object') throw bad('options', 'expected an object with a role');
-  const known = new Set([...Object.keys(DEFAULTS), 'role', 'scheduler']);
+  const known = new Set([...Object.keys(DEFAULTS), 'role', 'scheduler', 'frameTimeout']);
   for (const key of Object.keys(options)) if (!known.has(key)) throw bad(key, 'unknown option');
-  const o: ResolvedOptions = { ...DEFAULTS, scheduler: asyncScheduler, ...stripUndefined(options) } as ResolvedOptions;
+  const given = stripUndefined(options);
+  const o: ResolvedOptions = { ...DEFAULTS, scheduler: asyncScheduler, ...given } as ResolvedOptions;
+  if (given.frameTimeout === undefined) o.frameTimeout = o.keepAliveTimeout;
   if (o.role !== 'client' && o.role !== 'server') throw bad('role', `expected 'client' or 'server', got ${String(o.role)}`);
   if (o.profile !== 'rxmux' && o.profile !== 'yamux') throw bad('profile', `expected 'rxmux' or 'yamux', got ${String(o.profile)}`);
   if (o.overflow !== 'error' && o.overflow !== 'dropping' && o.overflow !== 'sliding') {
@@ -122,7 +139,7 @@ export function resolveOptions(options: SessionOptions): ResolvedOptions {
   int('writeBatchSize', o.writeBatchSize, 1, Number.MAX_SAFE_INTEGER);
   int('keepAliveInterval', o.keepAliveInterval, 1, 2 ** 31 - 1);
   int('keepAliveTimeout', o.keepAliveTimeout, 1, 2 ** 31 - 1);
-  for (const name of ['openTimeout', 'closeTimeout', 'shutdownTimeout', 'readTimeout', 'writeTimeout'] as const) {
+  for (const name of ['frameTimeout', 'openTimeout', 'closeTimeout', 'shutdownTimeout', 'readTimeout', 'writeTimeout'] as const) {
     int(name, o[name], 0, 2 ** 31 - 1);
   }
   int('maxOpen', o.maxOpen, 1, 2 ** 31 - 1);

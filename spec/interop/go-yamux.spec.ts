@@ -8,9 +8,9 @@
  * and every frame it writes is checked to be plain yamux.
  */
 import { firstValueFrom } from 'rxjs';
-import type { Channel } from '../../src/channel/channel.js';
+import type { Channel } from '../../src/channel/types.js';
 import { isMuxError, MuxError } from '../../src/errors.js';
-import type { IncomingChannel, Session } from '../../src/session/session.js';
+import type { IncomingChannel, Session } from '../../src/session/types.js';
 import type { SessionOptions } from '../../src/options.js';
 import { goPeerPath, goPeerPattern, requireGoPeer, startGoPeer, type GoPeer } from './go-peer.js';
 import {

@@ -10,11 +10,12 @@ import { createHash } from 'node:crypto';
 import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { Observable, Subject } from 'rxjs';
 import type { Carrier } from '../../src/carrier.js';
-import type { Channel } from '../../src/channel/channel.js';
-import type { IncomingChannel } from '../../src/session/session.js';
+import type { Channel } from '../../src/channel/types.js';
+import type { IncomingChannel } from '../../src/session/types.js';
 import { FrameDecoder } from '../../src/frame/decode.js';
 import { socketCarrier } from '../../src/carriers/node-socket.js';
-import { createSession, type Session } from '../../src/session/session.js';
+import { createSession } from '../../src/session/session.js';
+import type { Session } from '../../src/session/types.js';
 import type { SessionOptions } from '../../src/options.js';
 import { INITIAL_WINDOW, MAX_U32 } from '../../src/frame/constants.js';
 

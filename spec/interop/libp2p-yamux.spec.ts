@@ -18,9 +18,9 @@ import './polyfills.js';
 import { createHash } from 'node:crypto';
 import type { Socket } from 'node:net';
 import { firstValueFrom } from 'rxjs';
-import type { Channel } from '../../src/channel/channel.js';
+import type { Channel } from '../../src/channel/types.js';
 import type { SessionOptions } from '../../src/options.js';
-import type { IncomingChannel, Session } from '../../src/session/session.js';
+import type { IncomingChannel, Session } from '../../src/session/types.js';
 import { asBytes, libp2pOverSocket, libp2pYamuxVersion, type YamuxMuxer, type YamuxStream } from './libp2p-peer.js';
 import {
   acceptAndEcho,

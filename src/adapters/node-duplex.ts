@@ -1,6 +1,6 @@
 import { Duplex } from 'node:stream';
 import type { Subscription } from 'rxjs';
-import type { Channel } from '../channel/channel.js';
+import type { Channel } from '../channel/types.js';
 import { MuxError } from '../errors.js';
 
 /** Options of {@link toDuplex}. */

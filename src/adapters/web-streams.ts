@@ -1,4 +1,4 @@
-import type { Channel } from '../channel/channel.js';
+import type { Channel } from '../channel/types.js';
 import { MuxError } from '../errors.js';
 
 /** Options of {@link toWebStreams}. */

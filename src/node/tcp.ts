@@ -2,7 +2,8 @@ import { connect as netConnect, createServer, type AddressInfo, type Server } fr
 import { Observable } from 'rxjs';
 import { socketCarrier } from '../carriers/node-socket.js';
 import { MuxError } from '../errors.js';
-import { createSession, type Session } from '../session/session.js';
+import { createSession } from '../session/session.js';
+import type { Session } from '../session/types.js';
 import { resolveOptions, type SessionOptions } from '../options.js';
 
 /** Session options without the role (the helper sets it). */

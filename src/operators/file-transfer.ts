@@ -20,7 +20,7 @@ import { createHash } from 'node:crypto';
 import { open, rename, rm, stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { asyncScheduler, Observable, type SchedulerLike } from 'rxjs';
-import type { Channel } from '../channel/channel.js';
+import type { Channel } from '../channel/types.js';
 import { MuxError, MuxErrorCodes, type MuxErrorCode } from '../errors.js';
 import { sizeOption } from './length-prefixed.js';
 

@@ -11,6 +11,8 @@ export interface WriterChannel {
   deficit: number;
   /** True while the channel sits in the writer's ring. Owned by the writer. */
   inRing: boolean;
+  /** The channel's index in the writer's ring while `inRing`. Owned by the writer. */
+  slot: number;
   /** Bytes that may go now: queued and covered by the peer's credit. */
   readyBytes(): number;
   /** True when the write side was closed, nothing is queued, and the FIN has not gone yet. */
@@ -84,16 +86,6 @@ export class FairWriter {
     return this.saturated;
   }
 
-  /** True when nothing waits: no control frame, no channel with ready bytes or a FIN to send. */
-  get idle(): boolean {
-    if (this.controlFrames > 0) return false;
-    for (let i = 0; i < this.ringLength; i++) {
-      const ch = this.ring[i];
-      if (ch && (ch.readyBytes() > 0 || ch.finReady())) return false;
-    }
-    return true;
-  }
-
   /** Control frames waiting. */
   get controlQueued(): number {
     return this.controlFrames;
@@ -121,7 +113,23 @@ export class FairWriter {
     if (ch.inRing || this.stopped) return;
     ch.inRing = true;
     ch.deficit = 0;
+    ch.slot = this.ringLength;
     this.ring[this.ringLength++] = ch;
+  }
+
+  /**
+   * Takes a channel out of the ring at once (it closed): its slot becomes a hole, and the ring is compacted once holes
+   * are half of it. A closed channel must not stay referenced while the carrier is blocked and no pass runs.
+   */
+  remove(ch: WriterChannel): void {
+    if (!ch.inRing) return;
+    ch.inRing = false;
+    ch.deficit = 0;
+    if (this.ring[ch.slot] === ch) {
+      this.ring[ch.slot] = undefined;
+      this.holes++;
+      if (!this.flushing && this.holes * 2 >= this.ringLength) this.compact();
+    }
   }
 
   /** The sink can take bytes again. */
@@ -251,7 +259,10 @@ export class FairWriter {
     for (let r = 0; r < length; r++) {
       if (r === this.cursor) cursor = w;
       const ch = ring[r];
-      if (ch !== undefined) ring[w++] = ch;
+      if (ch !== undefined) {
+        ch.slot = w;
+        ring[w++] = ch;
+      }
     }
     for (let i = w; i < length; i++) ring[i] = undefined;
     this.ringLength = w;

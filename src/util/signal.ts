@@ -9,14 +9,6 @@ export class OnceSignal<T> {
   private set = false;
   private value: T | undefined;
 
-  get isSet(): boolean {
-    return this.set;
-  }
-
-  get current(): T | undefined {
-    return this.value;
-  }
-
   emit(value: T): void {
     if (this.set) return;
     this.set = true;
@@ -54,10 +46,6 @@ export class Watched<T> {
   private done = false;
 
   constructor(private value: T) {}
-
-  get(): T {
-    return this.value;
-  }
 
   set(value: T): void {
     if (value === this.value) return;

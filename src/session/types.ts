@@ -1,0 +1,111 @@
+// The public session types: what applications see of a session, its open requests, options of open/accept,
+// stats and how it ended.
+import type { Observable } from 'rxjs';
+import type { Channel } from '../channel/types.js';
+import type { MuxError } from '../errors.js';
+
+/** Options for {@link Session.open}. */
+export interface OpenOptions {
+  /** Metadata the acceptor sees before any data (rxmux profile). A string is sent as UTF-8. At most `maxMetadata` bytes. */
+  meta?: Uint8Array | string;
+  /**
+   * Emit the channel only once the peer accepted it (true), or at once, before the answer, like yamux's
+   * OpenStream (false): the channel may then send within the 256 KiB initial window, and a refusal or an open
+   * timeout fails the channel itself (ERR_MUX_REJECTED / ERR_MUX_TIMEOUT). Default: true in the rxmux profile
+   * (the answer carries the reply metadata), false in the yamux profile (some yamux peers acknowledge a stream
+   * only with their first outgoing frame).
+   */
+  waitForAccept?: boolean;
+  /** Time to wait for the answer, in ms; 0 waits forever. Default: the session's `openTimeout` (75000). */
+  timeout?: number;
+  /** Share of the carrier relative to other channels. Default 1. */
+  weight?: number;
+  /** Idle read timeout for this channel, in ms; 0 = none. Default: the session's `readTimeout`. */
+  readTimeout?: number;
+  /** Idle write timeout for this channel, in ms; 0 = none. Default: the session's `writeTimeout`. */
+  writeTimeout?: number;
+}
+
+/** Options for {@link IncomingChannel.accept}. */
+export interface AcceptOptions {
+  /** Reply metadata the opener sees (rxmux profile). */
+  meta?: Uint8Array | string;
+  weight?: number;
+  readTimeout?: number;
+  writeTimeout?: number;
+}
+
+/** An open request from the peer, waiting for this side's answer. */
+export interface IncomingChannel {
+  readonly id: number;
+  /** The opener's metadata (empty in the yamux profile). */
+  readonly meta: Uint8Array;
+  /** Accepts: the opener's `open()` emits its channel, and bytes the opener already sent are delivered. */
+  accept(options?: AcceptOptions): Channel;
+  /** Refuses: the opener's `open()` errors with ERR_MUX_REJECTED carrying `reason` and `code` (reason and code need the rxmux profile). */
+  reject(reason?: string, code?: number): void;
+}
+
+/** A snapshot of a session's counters. */
+export interface SessionStats {
+  readonly bytesIn: number;
+  readonly bytesOut: number;
+  readonly framesIn: number;
+  readonly framesOut: number;
+  /** Channels registered now (opening, pending, open). */
+  readonly openChannels: number;
+  readonly openedLocal: number;
+  readonly openedRemote: number;
+  /** Inbound opens answered with RST (backlog, maxOpen, going away, oversized metadata, rejected). */
+  readonly refusedOpens: number;
+  /** Frames for unknown or closed channels, dropped as yamux does. */
+  readonly droppedFrames: number;
+  /**
+   * Answers not sent because the carrier was saturated with {@link CONTROL_BACKLOG} control frames already queued:
+   * Ping(ACK)s to the peer's pings and RSTs refusing its opens (a peer that floods without reading gets no more).
+   */
+  readonly droppedControl: number;
+  /** Inbound bytes buffered across channels. */
+  readonly bufferedIn: number;
+  /** Smoothed round-trip time in ms, -1 before the first sample. */
+  readonly rtt: number;
+}
+
+/** How a session ended: `error` is undefined after a clean close. */
+export interface SessionEnd {
+  readonly error: MuxError | undefined;
+}
+
+/**
+ * A multiplexed session over one carrier.
+ *
+ * @example
+ * ```ts
+ * const session = createSession(carrier, { role: 'client' });
+ * session.open({ meta: 'echo' }).subscribe((ch) => ch.write('hi'));
+ * session.incoming$.subscribe((req) => req.accept());
+ * ```
+ */
+export interface Session {
+  readonly role: 'client' | 'server';
+  readonly profile: 'rxmux' | 'yamux';
+  /** Opens requested by the peer. One subscriber at a time; while none, up to `acceptBacklog` wait. Completes when the session ends cleanly, errors when it fails. */
+  readonly incoming$: Observable<IncomingChannel>;
+  /** Cold: subscribing sends SYN; emits the channel when accepted and completes. Unsubscribing before the answer sends RST. */
+  open(options?: OpenOptions): Observable<Channel>;
+  /** Cold: sends a Ping and emits the round-trip time in ms of the session's scheduler. Errors with ERR_MUX_TIMEOUT after `timeout` ms (default keepAliveTimeout). */
+  ping(timeout?: number): Observable<number>;
+  /** Sends GoAway(0): the peer may open nothing more; existing channels go on. */
+  goAway(): void;
+  /** Graceful close: every channel's queued bytes then FIN, GoAway(0), then the carrier ends. Resolves once closed. */
+  close(): Promise<void>;
+  /** Abrupt close: channels fail with `error` (default ERR_MUX_SESSION_CLOSED), GoAway is sent best-effort, the carrier ends. */
+  destroy(error?: MuxError): void;
+  /** Emits once when the session has ended. */
+  readonly closed$: Observable<SessionEnd>;
+  readonly isClosed: boolean;
+  /** Counters now. */
+  stats(): SessionStats;
+  /** The registered channels now (their public views). */
+  channels(): Channel[];
+}
