@@ -5,6 +5,8 @@ import type { MuxError } from '../errors.js';
 import type { OverflowStrategy, ResolvedOptions } from '../options.js';
 import type { ReceiveBudget } from '../credit/receive-budget.js';
 import type { RttEstimate } from '../credit/rtt.js';
+import type { WriterChannel } from '../scheduler/fair-writer.js';
+import type { Expiring } from '../util/deadlines.js';
 import type { ChannelImpl } from './channel.js';
 
 /** Where a channel stands. */
@@ -138,13 +140,13 @@ export interface ChannelHost {
   /** Queues a control frame (it goes before any further data). */
   control(type: number, flags: number, id: number, length: number, payload?: Uint8Array): void;
   /** The channel has bytes or a FIN for the writer. */
-  activate(ch: ChannelImpl): void;
+  activate(ch: WriterChannel): void;
   /** Writes what is queued at the end of the current job (frames of one turn leave together). */
   flush(): void;
   /** Writes what is queued now (unless the session is inside a carrier chunk, which flushes at its end). */
   flushNow(): void;
   /** Watches the channel's `deadline()` (open and close timeouts share one session timer). */
-  watch(ch: ChannelImpl): void;
+  watch(item: Expiring): void;
   /** The channel closed: it leaves the session. */
   released(ch: ChannelImpl): void;
   /** Fails the whole session with a protocol error. */

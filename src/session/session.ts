@@ -11,7 +11,7 @@ import { FrameType, GoAwayCode, INITIAL_WINDOW } from '../frame/constants.js';
 import { FrameReader } from '../frame/decode.js';
 import { encodeFrame } from '../frame/encode.js';
 import { resolveOptions, type ResolvedOptions, type SessionOptions } from '../options.js';
-import { FairWriter } from '../scheduler/fair-writer.js';
+import { FairWriter, type WriterChannel } from '../scheduler/fair-writer.js';
 import { DeadlineSweeper, type Expiring } from '../util/deadlines.js';
 import { OnceSignal } from '../util/signal.js';
 import { InboundFrames } from './inbound.js';
@@ -295,7 +295,7 @@ export class SessionImpl implements Session, ChannelHost {
     if (!this.closed) this.writer.enqueueControl(type, flags, id, length, payload);
   }
 
-  activate(ch: ChannelImpl): void {
+  activate(ch: WriterChannel): void {
     if (!this.closed) this.writer.activate(ch);
   }
 
