@@ -2,7 +2,7 @@
  * rxmux: many bidirectional channels over one carrier, yamux wire-compatible, as RxJS observables.
  * Runs in Node and in browsers (no Node built-ins here; see `rxmux/node` for sockets).
  */
-export { createSession, multiplex } from './session/session.js';
+export { createSession, multiplex } from './session/multiplex.js';
 export type { AcceptOptions, IncomingChannel, OpenOptions, Session, SessionEnd, SessionStats } from './session/types.js';
 export type { OverflowStrategy, SessionOptions } from './options.js';
 export { DEFAULTS as SESSION_DEFAULTS } from './options.js';

@@ -14,7 +14,7 @@ import type { Channel } from '../../src/channel/types.js';
 import type { IncomingChannel } from '../../src/session/types.js';
 import { FrameDecoder } from '../../src/frame/decode.js';
 import { socketCarrier } from '../../src/carriers/node-socket.js';
-import { createSession } from '../../src/session/session.js';
+import { createSession } from '../../src/session/multiplex.js';
 import type { Session } from '../../src/session/types.js';
 import type { SessionOptions } from '../../src/options.js';
 import { INITIAL_WINDOW, MAX_U32 } from '../../src/frame/constants.js';

@@ -18,7 +18,7 @@ import {
   type SessionEnd,
   type SessionOptions,
 } from '../../src/index.js';
-import { CONTROL_BACKLOG } from '../../src/session/session.js';
+import { CONTROL_BACKLOG } from '../../src/session/control.js';
 import { f, virtualPeer, type VirtualPeer } from '../../src/testing.js';
 import { testScheduler } from '../support/marbles.js';
 import { chop, codeOf, concat, header, heapAfterGc, KiB, lines, MiB, seeded, settle, WINDOW, wire } from './helpers.js';

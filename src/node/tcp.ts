@@ -2,7 +2,7 @@ import { connect as netConnect, createServer, type AddressInfo, type Server } fr
 import { Observable } from 'rxjs';
 import { socketCarrier } from '../carriers/node-socket.js';
 import { MuxError } from '../errors.js';
-import { createSession } from '../session/session.js';
+import { createSession } from '../session/multiplex.js';
 import type { Session } from '../session/types.js';
 import { resolveOptions, type SessionOptions } from '../options.js';
 

@@ -1,8 +1,9 @@
-// The session's inbound side as the decoder's FrameSink: header checks before any payload is read, then each
-// frame to its owner (pings, GoAway, or the channel, which reads its own flags). No object per frame.
+// The session's inbound side: the decoder, and this as its FrameSink (header checks before any payload is read, then
+// each frame to its owner: pings, GoAway, or the channel, which reads its own flags; no object per frame); the frame timeout.
 import { MuxError } from '../errors.js';
 import { Flag, FrameType, GoAwayCode, INITIAL_WINDOW } from '../frame/constants.js';
-import type { FrameSink, HeaderVerdict } from '../frame/decode.js';
+import { FrameReader, type FrameSink, type HeaderVerdict } from '../frame/decode.js';
+import type { Expiring } from '../util/deadlines.js';
 import type { SessionImpl } from './session.js';
 
 const EMPTY = new Uint8Array(0);
@@ -15,9 +16,50 @@ export class InboundFrames implements FrameSink {
   framesIn = 0;
   droppedFrames = 0;
   /** Frames handled so far in the current carrier chunk. */
-  chunkFrames = 0;
+  private chunkFrames = 0;
 
-  constructor(private readonly s: SessionImpl) {}
+  private readonly decoder: FrameReader;
+  /** The peer's frame in progress: session-clock ms when it began arriving, -1 while none spans chunks. */
+  private frameSince = -1;
+  private readonly frameWatch: Expiring = {
+    deadline: () => (this.frameSince < 0 || this.s.isClosed ? undefined : this.frameSince + this.s.options.frameTimeout),
+    expire: () => this.frameExpired(),
+  };
+
+  constructor(private readonly s: SessionImpl) {
+    this.decoder = new FrameReader(this, Math.max(s.options.maxReceiveWindow, INITIAL_WINDOW));
+  }
+
+  /** Decodes a carrier chunk (throws a MuxError on a violation). */
+  push(chunk: Uint8Array): void {
+    this.chunkFrames = 0;
+    this.decoder.push(chunk);
+  }
+
+  /** After a chunk: starts or ends the frame timeout (a frame spanning chunks must be whole within `frameTimeout` ms). */
+  trackFrame(): void {
+    const s = this.s;
+    if (s.isClosed || s.options.frameTimeout === 0) return;
+    if (this.decoder.idle) {
+      this.frameSince = -1;
+      return;
+    }
+    if (this.frameSince >= 0) {
+      if (s.clock() - this.frameSince >= s.options.frameTimeout) this.frameExpired();
+      return;
+    }
+    this.frameSince = s.clock();
+    s.watch(this.frameWatch);
+  }
+
+  private frameExpired(): void {
+    const s = this.s;
+    if (s.isClosed || this.frameSince < 0) return;
+    const took = s.clock() - this.frameSince;
+    const limit = s.options.frameTimeout;
+    if (took < limit) return;
+    s.finish(new MuxError('ERR_MUX_TIMEOUT', `the peer's frame has been arriving for ${took} ms (frameTimeout ${limit} ms)`), 'destroy');
+  }
 
   header(type: number, flags: number, id: number, length: number): HeaderVerdict {
     const s = this.s;

@@ -161,7 +161,7 @@ export class Opens {
     if (s.goingAway) refusal = 'session going away';
     else if (s.openChannels >= s.options.maxOpen) refusal = 'too many open channels';
     else if (this.pending.size >= s.options.acceptBacklog) refusal = 'accept backlog full';
-    else if (s.controlBacklogFull(s.options.maxOpen)) refusal = 'session congested';
+    else if (s.controls.backlogFull(s.options.maxOpen)) refusal = 'session congested';
     if (refusal) {
       this.refuse(id, refusal);
       return undefined;
@@ -176,8 +176,8 @@ export class Opens {
   refuse(id: number, reason: string): void {
     const s = this.s;
     this.refusedOpens++;
-    if (s.controlBacklogFull()) {
-      s.droppedControl++;
+    if (s.controls.backlogFull()) {
+      s.controls.dropped++;
       return;
     }
     // Our own short, fixed reasons: not capped by maxMetadata (which bounds what applications send). A refused

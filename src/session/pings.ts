@@ -61,8 +61,7 @@ export class Pings {
   onPing(flags: number, opaque: number): void {
     const s = this.s;
     if (flags & Flag.SYN) {
-      if (s.controlBacklogFull()) s.droppedControl++;
-      else s.control(FrameType.Ping, Flag.ACK, 0, opaque);
+      if (!s.isClosed) s.controls.answer(FrameType.Ping, Flag.ACK, 0, opaque);
     } else if (flags & Flag.ACK) {
       const w = this.waiting.get(opaque);
       if (w) {

@@ -1,68 +1,24 @@
 // The session: wiring of carrier, decoder, writer and channels; the channel map; flush batching (frames of one
 // turn leave in one carrier write); graceful close, destroy and the end of everything; stats.
-import { Observable, type Subscription } from 'rxjs';
+import type { Observable, Subscription } from 'rxjs';
 import type { Carrier } from '../carrier.js';
 import { ChannelImpl } from '../channel/channel.js';
 import type { Channel, ChannelHost } from '../channel/types.js';
 import { ReceiveBudget } from '../credit/receive-budget.js';
 import type { RttEstimate } from '../credit/rtt.js';
 import { MuxError } from '../errors.js';
-import { FrameType, GoAwayCode, INITIAL_WINDOW } from '../frame/constants.js';
-import { FrameReader } from '../frame/decode.js';
-import { encodeFrame } from '../frame/encode.js';
-import { resolveOptions, type ResolvedOptions, type SessionOptions } from '../options.js';
+import { FrameType, GoAwayCode } from '../frame/constants.js';
+import type { ResolvedOptions } from '../options.js';
 import { FairWriter, type WriterChannel } from '../scheduler/fair-writer.js';
 import { DeadlineSweeper, type Expiring } from '../util/deadlines.js';
 import { OnceSignal } from '../util/signal.js';
+import { Control } from './control.js';
 import { InboundFrames } from './inbound.js';
 import { Opens } from './opens.js';
 import { Pings } from './pings.js';
+import { Turns } from './turns.js';
 import type { IncomingChannel, OpenOptions, Session, SessionEnd, SessionStats } from './types.js';
 
-/** Schedules the end-of-job flush (cheaper than Node's queueMicrotask, which makes an AsyncResource per call). */
-const RESOLVED: Promise<void> = Promise.resolve();
-
-/**
- * A scheduler whose clock reads below this (ms since 1970: early 1973) at session start keeps virtual time (a
- * TestScheduler starts at 0). Read from the injected scheduler only: no second clock.
- */
-const VIRTUAL_CLOCK_BELOW = 1e11;
-
-/**
- * Control frames a hostile peer can make us queue (Ping answers, RSTs refusing its opens) are dropped while the carrier
- * is saturated and this many control frames already wait: otherwise a peer that floods pings or SYNs without reading
- * would grow our queue without bound. (go-yamux drops ping replies past a backlog of 32 alike.)
- */
-export const CONTROL_BACKLOG = 64;
-
-/** Creates a session and starts it at once. See {@link multiplex} for the Observable form. */
-export function createSession(carrier: Carrier, options: SessionOptions): Session {
-  return new SessionImpl(carrier, resolveOptions(options));
-}
-
-/**
- * The session as an Observable: subscribing starts it and emits it once; the subscription is its lifetime.
- * Completes when the session closes cleanly, errors with a MuxError when it fails; unsubscribing closes it gracefully.
- *
- * @example
- * ```ts
- * multiplex(socketCarrier(socket), { role: 'server' })
- *   .pipe(switchMap((session) => session.incoming$))
- *   .subscribe((req) => req.accept().incoming$.subscribe(console.log));
- * ```
- */
-export function multiplex(carrier: Carrier, options: SessionOptions): Observable<Session> {
-  const resolved = resolveOptions(options);
-  return new Observable<Session>((subscriber) => {
-    const session = new SessionImpl(carrier, resolved);
-    const sub = session.closed$.subscribe(({ error }) => (error ? subscriber.error(error) : subscriber.complete()));
-    subscriber.next(session);
-    return () => {
-      sub.unsubscribe();
-      if (!session.isClosed) void session.close();
-    };
-  });
-}
 
 /** The session (applications see it as {@link Session}); the channels' {@link ChannelHost}. */
 export class SessionImpl implements Session, ChannelHost {
@@ -72,23 +28,16 @@ export class SessionImpl implements Session, ChannelHost {
   readonly budget: ReceiveBudget;
   readonly pings: Pings;
   readonly opens: Opens;
+  readonly controls: Control;
   closedWith: MuxError | undefined;
   peerGoAway = false;
-  droppedControl = 0;
   chunksIn = 0;
 
   private readonly map = new Map<number, ChannelImpl>();
   private readonly writer: FairWriter;
   private readonly inbound: InboundFrames;
-  private readonly decoder: FrameReader;
   private readonly carrierSubs: Subscription[] = [];
-  private inBatch = 0;
-  /** {@link clock} while a carrier chunk is handled or a deferred flush is pending (-1: not read yet). */
-  private batchClock = -1;
-  /** A deferred flush is scheduled (see {@link flush}). */
-  private flushQueued = false;
-  /** The scheduler keeps virtual time: deferred flushes go through it, at the end of the current virtual frame. */
-  private readonly virtualClock: boolean;
+  private readonly turns: Turns;
   private closed = false;
   private closing: Promise<void> | undefined;
   /** Set once close() has queued every FIN and RST (the GoAway follows once they are out). */
@@ -98,15 +47,7 @@ export class SessionImpl implements Session, ChannelHost {
   private shutdownTimer: Subscription | undefined;
   /** One timer for every open timeout, close timeout and the frame timeout. */
   private readonly sweeper: DeadlineSweeper;
-  /** Scheduler time at the start: channel timestamps are kept relative to it. */
-  private readonly epoch: number;
   private bytesIn = 0;
-  /** The peer's frame in progress: session-clock ms when it began arriving, -1 while none spans chunks. */
-  private frameSince = -1;
-  private readonly frameWatch: Expiring = {
-    deadline: () => (this.frameSince < 0 || this.closed ? undefined : this.frameSince + this.options.frameTimeout),
-    expire: () => this.frameExpired(),
-  };
 
   constructor(
     private readonly carrier: Carrier,
@@ -115,15 +56,14 @@ export class SessionImpl implements Session, ChannelHost {
     this.role = options.role;
     this.profile = options.profile;
     this.scheduler = options.scheduler;
-    this.epoch = this.scheduler.now();
-    this.virtualClock = this.epoch < VIRTUAL_CLOCK_BELOW;
+    this.turns = new Turns(this.scheduler, this.deferredFlush);
     this.sweeper = new DeadlineSweeper(this.scheduler, () => this.clock());
     this.budget = new ReceiveBudget(options.receiveBudget);
     this.pings = new Pings(this);
     this.opens = new Opens(this);
     this.writer = new FairWriter(carrier, { maxFrameSize: options.maxFrameSize, quantum: options.quantum, batchSize: options.writeBatchSize });
+    this.controls = new Control(this.writer, carrier);
     this.inbound = new InboundFrames(this);
-    this.decoder = new FrameReader(this.inbound, Math.max(options.maxReceiveWindow, INITIAL_WINDOW));
     this.carrierSubs.push(
       carrier.drain$.subscribe(() => {
         this.writer.drained();
@@ -167,7 +107,7 @@ export class SessionImpl implements Session, ChannelHost {
   goAway(): void {
     if (this.closed || this.sentGoAway) return;
     this.sentGoAway = true;
-    this.control(FrameType.GoAway, 0, 0, GoAwayCode.Normal);
+    this.controls.queue(FrameType.GoAway, 0, 0, GoAwayCode.Normal);
     this.flush();
   }
 
@@ -226,7 +166,7 @@ export class SessionImpl implements Session, ChannelHost {
       openedRemote: this.opens.openedRemote,
       refusedOpens: this.opens.refusedOpens,
       droppedFrames: this.inbound.droppedFrames,
-      droppedControl: this.droppedControl,
+      droppedControl: this.controls.dropped,
       bufferedIn: this.budget.used,
       rtt: this.pings.rtt.smoothed,
     };
@@ -255,19 +195,6 @@ export class SessionImpl implements Session, ChannelHost {
     this.map.set(ch.id, ch);
   }
 
-  /**
-   * True when answers to the peer must wait or be dropped: the carrier is saturated and more than `extra` +
-   * CONTROL_BACKLOG control frames wait.
-   */
-  controlBacklogFull(extra = 0): boolean {
-    return this.writer.isSaturated && this.writer.controlQueued >= CONTROL_BACKLOG + extra;
-  }
-
-  /** Hands what is queued to the carrier now, even inside a carrier chunk. */
-  writeNow(): void {
-    this.writer.flush();
-  }
-
   onGoAway(code: number): void {
     if (code === GoAwayCode.Normal) {
       this.peerGoAway = true;
@@ -283,12 +210,7 @@ export class SessionImpl implements Session, ChannelHost {
   // ---------------------------------------------------------------- ChannelHost
 
   clock(): number {
-    if (this.batchClock >= 0) return this.batchClock;
-    const now = this.scheduler.now() - this.epoch;
-    // One reading per carrier chunk, and per job until its deferred flush: what one chunk or one turn of calls
-    // causes happens at one moment.
-    if (this.inBatch > 0 || this.flushQueued) this.batchClock = now;
-    return now;
+    return this.turns.clock();
   }
 
   control(type: number, flags: number, id: number, length: number, payload?: Uint8Array): void {
@@ -301,18 +223,13 @@ export class SessionImpl implements Session, ChannelHost {
 
   /**
    * Writes what is queued, at the end of the current job: frames made by several calls in one turn (open, write,
-   * end on many channels) leave in one carrier write. Inside {@link onChunk} the flush waits for the chunk's end.
+   * end on many channels) leave in one carrier write. Inside a carrier chunk the flush waits for the chunk's end.
    */
   flush(): void {
-    if (this.inBatch > 0 || this.closed || this.flushQueued) return;
-    this.flushQueued = true;
-    if (this.virtualClock) this.scheduler.schedule(this.deferredFlush);
-    else RESOLVED.then(this.deferredFlush);
+    if (!this.turns.inChunk && !this.closed) this.turns.defer();
   }
 
   private readonly deferredFlush = (): void => {
-    this.flushQueued = false;
-    this.batchClock = -1;
     try {
       this.flushNow();
     } catch (e) {
@@ -322,9 +239,14 @@ export class SessionImpl implements Session, ChannelHost {
   };
 
   flushNow(): void {
-    if (this.inBatch > 0 || this.closed) return;
+    if (this.turns.inChunk || this.closed) return;
     this.writer.flush();
     if (this.closing) this.closeIfFlushed();
+  }
+
+  /** Hands what is queued to the carrier now, even inside a carrier chunk. */
+  writeNow(): void {
+    this.writer.flush();
   }
 
   watch(item: Expiring): void {
@@ -362,43 +284,19 @@ export class SessionImpl implements Session, ChannelHost {
     if (this.closed) return;
     this.bytesIn += chunk.byteLength;
     this.chunksIn++;
-    this.inbound.chunkFrames = 0;
-    this.batchClock = -1;
-    this.inBatch++;
+    this.turns.enter();
     try {
-      this.decoder.push(chunk);
+      this.inbound.push(chunk);
     } catch (e) {
       if (e instanceof MuxError) this.fatal(e);
       else this.fatal(new MuxError('ERR_MUX_INTERNAL', `internal error while handling a frame: ${String(e)}`, { cause: e, wireCode: GoAwayCode.InternalError }));
     } finally {
-      this.inBatch--;
+      this.turns.leave();
     }
-    this.trackFrame();
+    this.inbound.trackFrame();
     this.budget.retry();
     this.flushNow();
-    if (!this.flushQueued) this.batchClock = -1;
-  }
-
-  /** Starts or ends the frame timeout: a frame spanning chunks must be whole within `frameTimeout` ms. */
-  private trackFrame(): void {
-    if (this.closed || this.options.frameTimeout === 0) return;
-    if (this.decoder.idle) {
-      this.frameSince = -1;
-      return;
-    }
-    if (this.frameSince >= 0) {
-      if (this.clock() - this.frameSince >= this.options.frameTimeout) this.frameExpired();
-      return;
-    }
-    this.frameSince = this.clock();
-    this.watch(this.frameWatch);
-  }
-
-  private frameExpired(): void {
-    if (this.closed || this.frameSince < 0) return;
-    const took = this.clock() - this.frameSince;
-    if (took < this.options.frameTimeout) return;
-    this.finish(new MuxError('ERR_MUX_TIMEOUT', `the peer's frame has been arriving for ${took} ms (frameTimeout ${this.options.frameTimeout} ms)`), 'destroy');
+    this.turns.settled();
   }
 
   private onCarrierError(cause: unknown): void {
@@ -432,15 +330,8 @@ export class SessionImpl implements Session, ChannelHost {
     this.finish(error, 'end');
   }
 
-  /** Stops the writer (what it still holds is dropped) and writes a GoAway straight to the carrier, past any saturation. */
   private forceGoAway(code: number): void {
-    if (this.closed) return;
-    this.writer.stop();
-    try {
-      this.carrier.write([encodeFrame({ type: 'go-away', streamId: 0, flags: 0, code })]);
-    } catch {
-      // The carrier may already be gone; the session ends either way.
-    }
+    if (!this.closed) this.controls.forceGoAway(code);
   }
 
   /** Ends the session for good (once). */
