@@ -36,6 +36,14 @@ export interface SessionOptions {
   overflow?: OverflowStrategy;
   /** Bytes a channel may send per round of the fair writer (times its weight). Default 16384 (16 KiB). */
   quantum?: number;
+  /**
+   * The least bytes the in-flight bound allows on the carrier (written and not yet read by the peer), in bytes.
+   * Once the carrier has pushed back, Ping probes measure what the peer has read, and data waits in the channels'
+   * queues (where the fair writer still chooses) while `max(inFlightMin, 2 x delivery rate x minimum round trip)`
+   * bytes are in flight: a small message on one channel is not queued behind megabytes of another's in socket
+   * buffers. Default 262144 (256 KiB). 0 turns the bound off.
+   */
+  inFlightMin?: number;
   /** Largest batch of bytes handed to the carrier in one write. Default 524288 (512 KiB). */
   writeBatchSize?: number;
   /** Send keep-alive pings. Default true. */
@@ -81,6 +89,7 @@ export const DEFAULTS: Omit<ResolvedOptions, 'role' | 'scheduler' | 'frameTimeou
   overflow: 'error',
   quantum: 16 * 1024,
   writeBatchSize: 512 * 1024,
+  inFlightMin: 256 * 1024,
   keepAlive: true,
   keepAliveInterval: 30_000,
   keepAliveTimeout: 10_000,
@@ -137,6 +146,7 @@ export function resolveOptions(options: SessionOptions): ResolvedOptions {
   int('highWaterMark', o.highWaterMark, 1, Number.MAX_SAFE_INTEGER);
   int('quantum', o.quantum, 1, MAX_U32);
   int('writeBatchSize', o.writeBatchSize, 1, Number.MAX_SAFE_INTEGER);
+  int('inFlightMin', o.inFlightMin, 0, Number.MAX_SAFE_INTEGER);
   int('keepAliveInterval', o.keepAliveInterval, 1, 2 ** 31 - 1);
   int('keepAliveTimeout', o.keepAliveTimeout, 1, 2 ** 31 - 1);
   for (const name of ['frameTimeout', 'openTimeout', 'closeTimeout', 'shutdownTimeout', 'readTimeout', 'writeTimeout'] as const) {

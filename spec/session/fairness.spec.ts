@@ -33,8 +33,16 @@ function serverWithPeerChannels(
 ): { peer: VirtualPeer; channels: Map<number, Channel> } {
   const peer = virtualPeer();
   // Window auto-tuning off unless a test turns it on: these tests count credit to the byte, and tuning would add
-  // an RTT probe (a Ping) and growth to the WindowUpdates.
-  const session = createSession(peer.carrier, { role: 'server', keepAlive: false, maxReceiveWindow: 256 * 1024, maxFrameSize: 16 * 1024, ...options });
+  // an RTT probe (a Ping) and growth to the WindowUpdates. The in-flight bound off likewise: these tests saturate the
+  // carrier, and the bound would then add its probes (Pings) to the frames they list (spec/session/pacing.spec.ts).
+  const session = createSession(peer.carrier, {
+    role: 'server',
+    keepAlive: false,
+    maxReceiveWindow: 256 * 1024,
+    maxFrameSize: 16 * 1024,
+    inFlightMin: 0,
+    ...options,
+  });
   const channels = new Map<number, Channel>();
   session.incoming$.subscribe({ next: (req) => channels.set(req.id, req.accept()), error: () => undefined });
   at(hot, 1, () => peer.send(...ids.map((id) => f.open(id))));
@@ -95,7 +103,7 @@ describe('fair writer: round robin between channels', () => {
     const data = new Map([1, 3, 5].map((id) => [id, seeded(96 * KiB, 10 + id)] as const));
     testScheduler().run(({ hot, expectObservable }) => {
       const peer = virtualPeer();
-      const session = createSession(peer.carrier, { role: 'client', keepAlive: false, openTimeout: 0, maxFrameSize: 16 * KiB });
+      const session = createSession(peer.carrier, { role: 'client', keepAlive: false, openTimeout: 0, maxFrameSize: 16 * KiB, inFlightMin: 0 });
       const channels = new Map<number, Channel>();
       at(hot, 0, () => {
         for (const weight of [2, 1, 1]) session.open({ weight }).subscribe((ch) => channels.set(ch.id, ch));

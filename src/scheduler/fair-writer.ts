@@ -37,7 +37,20 @@ export interface FairWriterOptions {
   quantum: number;
   /** Bytes gathered into one sink write at most (a single frame may exceed it). */
   batchSize: number;
+  /**
+   * Bytes of data frames that may leave now (Infinity: no bound); read once per batch. Small frames of channels
+   * that just became ready ({@link EXPRESS_MAX}) and control frames go regardless.
+   */
+  allowance?: () => number;
+  /** Called after each flush (the in-flight bound sends its probes from here). */
+  flushed?: () => void;
 }
+
+/**
+ * A channel that becomes ready with at most this many bytes (an interactive message) is served before the round
+ * robin, in the next batch, whatever is queued on other channels and whatever the in-flight bound says.
+ */
+export const EXPRESS_MAX = 1024;
 
 /** Bytes per slab: headers, small payloads and control frames of a batch are laid out in it back to back. */
 const SLAB_BYTES = 64 * 1024;
@@ -63,6 +76,8 @@ export class FairWriter {
   /** Entries of `ring[0, ringLength)` left empty by channels that went idle during a pass; compacted after it. */
   private holes = 0;
   private cursor = 0;
+  /** Channels that became ready with a small frame, served first (see {@link EXPRESS_MAX}). */
+  private express: WriterChannel[] = [];
   private saturated = false;
   private flushing = false;
   private stopped = false;
@@ -75,6 +90,8 @@ export class FairWriter {
   /** Total bytes and frames handed to the sink. */
   bytesOut = 0;
   framesOut = 0;
+  /** True once the sink has reported saturation at least once (the carrier pushed back). */
+  pushedBack = false;
 
   constructor(
     private readonly sink: WriterSink,
@@ -115,6 +132,8 @@ export class FairWriter {
     ch.deficit = 0;
     ch.slot = this.ringLength;
     this.ring[this.ringLength++] = ch;
+    const ready = ch.readyBytes();
+    if (ready > 0 && ready <= EXPRESS_MAX) this.express.push(ch);
   }
 
   /**
@@ -150,6 +169,7 @@ export class FairWriter {
     this.ring = [];
     this.ringLength = 0;
     this.holes = 0;
+    this.express = [];
   }
 
   /** Writes as much as the sink takes: all control frames, then data a quantum per channel per round. */
@@ -167,7 +187,7 @@ export class FairWriter {
         const more = this.sink.write(out);
         clear(out);
         if (!more) {
-          this.saturated = true;
+          this.saturated = this.pushedBack = true;
           break;
         }
         if (this.stopped) break;
@@ -176,6 +196,7 @@ export class FairWriter {
       clear(this.out);
       this.flushing = false;
     }
+    this.options.flushed?.();
   }
 
   private takeControl(out: Uint8Array[]): number {
@@ -189,10 +210,32 @@ export class FairWriter {
     return n;
   }
 
+  /** Small frames of channels that just became ready, before the round robin. */
+  private takeExpress(out: Uint8Array[], bytes: number): number {
+    const express = this.express;
+    for (let i = 0; i < express.length; i++) {
+      const ch = express[i]!;
+      const n = ch.inRing ? ch.readyBytes() : 0;
+      if (n === 0 || n > EXPRESS_MAX) continue;
+      const at = this.reserve(HEADER_LENGTH + n, out);
+      writeHeader(this.slab, at, FrameType.Data, 0, ch.id, n);
+      ch.copy(n, this.slab, at + HEADER_LENGTH);
+      bytes += HEADER_LENGTH + n;
+      this.framesOut++;
+      // A message that ends the channel's writing: its FIN follows it at once.
+      if (ch.finReady()) bytes = this.takeFin(ch, out, bytes);
+    }
+    clear(express);
+    return bytes;
+  }
+
   private takeData(out: Uint8Array[], bytes: number): number {
     const { batchSize, maxFrameSize, quantum } = this.options;
+    if (this.express.length > 0) bytes = this.takeExpress(out, bytes);
+    const room = this.options.allowance ? this.options.allowance() : Infinity;
+    const end = Math.min(batchSize, bytes + room);
     const ring = this.ring;
-    while (bytes < batchSize && this.ringLength > this.holes) {
+    while (bytes < end && this.ringLength > this.holes) {
       if (this.cursor >= this.ringLength) {
         this.compact();
         this.cursor = 0;
@@ -204,13 +247,7 @@ export class FairWriter {
       }
       const ready = ch.readyBytes();
       if (ready === 0) {
-        if (ch.finReady()) {
-          const at = this.reserve(HEADER_LENGTH, out); // first: it may switch slabs
-          writeHeader(this.slab, at, FrameType.WindowUpdate, Flag.FIN, ch.id, 0);
-          bytes += HEADER_LENGTH;
-          this.framesOut++;
-          ch.finSent();
-        }
+        if (ch.finReady()) bytes = this.takeFin(ch, out, bytes);
         // Nothing to send: leave the ring (DRR resets an empty queue's deficit). The slot stays empty until the pass
         // ends: shifting the rest down now would cost a move per channel behind it, for every channel that leaves.
         ch.inRing = false;
@@ -248,6 +285,15 @@ export class FairWriter {
     this.closeRun(out);
     if (this.holes > 0) this.compact();
     return bytes;
+  }
+
+  /** The FIN of `ch`, in a frame of its own. */
+  private takeFin(ch: WriterChannel, out: Uint8Array[], bytes: number): number {
+    const at = this.reserve(HEADER_LENGTH, out); // first: it may switch slabs
+    writeHeader(this.slab, at, FrameType.WindowUpdate, Flag.FIN, ch.id, 0);
+    this.framesOut++;
+    ch.finSent();
+    return bytes + HEADER_LENGTH;
   }
 
   /** Closes the ring's empty slots, keeping the order and the cursor on the same channel. */

@@ -73,13 +73,23 @@ export class Pings {
     }
   }
 
-  private send(done: (rtt: number) => void, fail: (e: MuxError) => void): number {
+  /** A Ping whose answer goes to `done` (the in-flight bound's probes); returns its opaque value. */
+  probe(done: (rtt: number) => void): number {
+    return this.send(done, () => undefined, false);
+  }
+
+  /** Forgets a ping (its answer, if it comes, is ignored). */
+  cancel(opaque: number): void {
+    this.waiting.delete(opaque);
+  }
+
+  private send(done: (rtt: number) => void, fail: (e: MuxError) => void, flush = true): number {
     let opaque = this.next;
     while (this.waiting.has(opaque)) opaque = (opaque + 1) >>> 0;
     this.next = (opaque + 1) >>> 0;
     this.waiting.set(opaque, { start: this.s.scheduler.now(), done, fail });
     this.s.control(FrameType.Ping, Flag.SYN, 0, opaque);
-    this.s.flush();
+    if (flush) this.s.flush();
     return opaque;
   }
 

@@ -15,6 +15,7 @@ import { OnceSignal } from '../util/signal.js';
 import { Control } from './control.js';
 import { InboundFrames } from './inbound.js';
 import { Opens } from './opens.js';
+import { Pacing } from './pacing.js';
 import { Pings } from './pings.js';
 import { Turns } from './turns.js';
 import type { IncomingChannel, OpenOptions, Session, SessionEnd, SessionStats } from './types.js';
@@ -35,6 +36,7 @@ export class SessionImpl implements Session, ChannelHost {
 
   private readonly map = new Map<number, ChannelImpl>();
   private readonly writer: FairWriter;
+  private readonly pacing: Pacing;
   private readonly inbound: InboundFrames;
   private readonly carrierSubs: Subscription[] = [];
   private readonly turns: Turns;
@@ -61,7 +63,14 @@ export class SessionImpl implements Session, ChannelHost {
     this.budget = new ReceiveBudget(options.receiveBudget);
     this.pings = new Pings(this);
     this.opens = new Opens(this);
-    this.writer = new FairWriter(carrier, { maxFrameSize: options.maxFrameSize, quantum: options.quantum, batchSize: options.writeBatchSize });
+    this.writer = new FairWriter(carrier, {
+      maxFrameSize: options.maxFrameSize,
+      quantum: options.quantum,
+      batchSize: options.writeBatchSize,
+      allowance: () => this.pacing.allowance(),
+      flushed: () => this.pacing.afterFlush(),
+    });
+    this.pacing = new Pacing(this, this.writer, options.inFlightMin);
     this.controls = new Control(this.writer, carrier);
     this.inbound = new InboundFrames(this);
     this.carrierSubs.push(
