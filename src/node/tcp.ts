@@ -1,7 +1,8 @@
 import { connect as netConnect, createServer, type AddressInfo, type Server } from 'node:net';
-import { Observable } from 'rxjs';
+import { catchError, defer, EMPTY, Observable } from 'rxjs';
 import { socketCarrier } from '../carriers/node-socket.js';
 import { MuxError } from '../errors.js';
+import type { IncomingChannel } from '../session/session.js';
 import { createSession, type Session } from '../session/session.js';
 import { resolveOptions, type SessionOptions } from '../session/options.js';
 
@@ -18,6 +19,15 @@ export interface ListenOptions extends TcpSessionOptions {
   readonly onListening?: (address: AddressInfo) => void;
   /** `socket.setNoDelay(true)` on every connection. Default true. */
   readonly noDelay?: boolean;
+  /**
+   * What a failing connection (the peer vanished, broke the protocol, timed out) does to the `incoming$` of its
+   * session. `'absorb'` (default): `incoming$` completes, so a `mergeMap((s) => s.incoming$)` server goes on serving
+   * the other connections; the error is still on the session's `closed$` and goes to `onSessionError`. `'propagate'`:
+   * `incoming$` errors with the session's MuxError, as a session from `createSession` does.
+   */
+  readonly sessionErrors?: 'absorb' | 'propagate';
+  /** Called once with the MuxError of each session that ended with an error (whatever `sessionErrors` says). */
+  readonly onSessionError?: (error: MuxError, session: Session) => void;
 }
 
 /** Options of {@link connect}: where to connect, plus the session's options (role `client`). */
@@ -28,9 +38,40 @@ export interface ConnectOptions extends TcpSessionOptions {
   readonly host?: string;
   /** `socket.setNoDelay(true)`. Default true. */
   readonly noDelay?: boolean;
+  /**
+   * Send one Ping as soon as the session starts, so that a server that does not speak yamux (an HTTP or TLS server
+   * waits for the client to speak first) answers at once and the session fails with a clear ERR_MUX_PROTOCOL,
+   * instead of at the first keep-alive. The Ping's own outcome is ignored. Default true.
+   */
+  readonly probe?: boolean;
 }
 
-const OWN_KEYS = new Set(['port', 'host', 'onListening', 'noDelay']);
+const OWN_KEYS = new Set(['port', 'host', 'onListening', 'noDelay', 'sessionErrors', 'onSessionError', 'probe']);
+
+/**
+ * The session as listen() emits it: the same session, whose `incoming$` completes instead of erroring when the
+ * session fails (a peer that vanishes ends its session, not the server).
+ */
+export function absorbingSession(session: Session): Session {
+  const incoming$: Observable<IncomingChannel> = defer(() => session.incoming$).pipe(catchError(() => EMPTY));
+  return new Proxy(session, {
+    get(target, key) {
+      if (key === 'incoming$') return incoming$;
+      const value: unknown = Reflect.get(target, key, target);
+      return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+    },
+  });
+}
+
+function checkRole(options: object, helper: string, role: 'client' | 'server'): void {
+  if ('role' in options && (options as { role?: unknown }).role !== undefined) {
+    const given = String((options as { role?: unknown }).role);
+    throw new MuxError(
+      'ERR_MUX_INVALID_OPTION',
+      `option role: ${helper}() always makes ${role} sessions; remove role (got '${given}')${given !== role ? `: the other end must be the ${given === 'client' ? 'server' : 'client'}` : ''}`,
+    );
+  }
+}
 
 function split<T extends object>(options: T): { own: Partial<T>; session: TcpSessionOptions } {
   const own: Record<string, unknown> = {};
@@ -60,9 +101,11 @@ function carrierError(what: string, cause: unknown): MuxError {
  * The subscription is the server's lifetime: unsubscribing stops listening and closes every session it emitted
  * that is still open (gracefully: queued bytes, FINs, GoAway, then the socket ends).
  *
- * Each session lives on its own: one failing ends only that session (see its `closed$`), not the Observable.
- * The Observable errors with ERR_MUX_CARRIER when the server cannot listen (port in use, ...) or fails, and
- * never completes by itself. Learn the bound address (e.g. the port picked for `port: 0`) from `onListening`.
+ * Each session lives on its own: one failing (a client that vanishes without closing its session, a protocol error,
+ * a keep-alive timeout) ends only that session, never the Observable. By default (`sessionErrors: 'absorb'`) the
+ * failed session's `incoming$` then completes instead of erroring, so `mergeMap((s) => s.incoming$)` goes on serving;
+ * the error is on the session's `closed$` and goes to `onSessionError`. The Observable errors with ERR_MUX_CARRIER
+ * when the server cannot listen (port in use, ...) or fails, and never completes by itself. Learn the bound address (e.g. the port picked for `port: 0`) from `onListening`.
  *
  * @example
  * ```ts
@@ -74,15 +117,25 @@ function carrierError(what: string, cause: unknown): MuxError {
  * // later: server.unsubscribe() closes the server and its sessions
  * ```
  *
- * @throws MuxError ERR_MUX_INVALID_OPTION for a bad option (checked when called, not when subscribed).
+ * @throws MuxError ERR_MUX_INVALID_OPTION for a bad option, or a `role` (always `server`), when called.
  */
 export function listen(options: ListenOptions = {}): Observable<Session> {
+  if (options === null || typeof options !== 'object') throw new MuxError('ERR_MUX_INVALID_OPTION', 'listen: options must be an object');
+  checkRole(options, 'listen', 'server');
   const { own, session: sessionOptions } = split(options);
   checkPort(own.port, false);
   checkCommon(own);
   if (own.onListening !== undefined && typeof own.onListening !== 'function') {
     throw new MuxError('ERR_MUX_INVALID_OPTION', 'option onListening: expected a function');
   }
+  if (own.onSessionError !== undefined && typeof own.onSessionError !== 'function') {
+    throw new MuxError('ERR_MUX_INVALID_OPTION', 'option onSessionError: expected a function');
+  }
+  if (own.sessionErrors !== undefined && own.sessionErrors !== 'absorb' && own.sessionErrors !== 'propagate') {
+    throw new MuxError('ERR_MUX_INVALID_OPTION', `option sessionErrors: expected 'absorb' or 'propagate', got ${String(own.sessionErrors)}`);
+  }
+  const absorb = (own.sessionErrors ?? 'absorb') === 'absorb';
+  const onSessionError = own.onSessionError;
   const resolved = resolveOptions({ ...sessionOptions, role: 'server' });
   const port = own.port ?? 0;
   const host = own.host ?? '127.0.0.1';
@@ -97,8 +150,11 @@ export function listen(options: ListenOptions = {}): Observable<Session> {
       }
       const session = createSession(socketCarrier(socket, { noDelay }), resolved);
       sessions.add(session);
-      session.closed$.subscribe(() => sessions.delete(session));
-      subscriber.next(session);
+      session.closed$.subscribe(({ error }) => {
+        sessions.delete(session);
+        if (error !== undefined) onSessionError?.(error, session);
+      });
+      subscriber.next(absorb ? absorbingSession(session) : session);
     });
     server.on('error', (e) => {
       if (!stopped) subscriber.error(carrierError(`listen on ${host}:${port} failed`, e));
@@ -137,9 +193,12 @@ export function listen(options: ListenOptions = {}): Observable<Session> {
  */
 export function connect(options: ConnectOptions): Observable<Session> {
   if (options === null || typeof options !== 'object') throw new MuxError('ERR_MUX_INVALID_OPTION', 'connect: options with a port are required');
+  checkRole(options, 'connect', 'client');
   const { own, session: sessionOptions } = split(options);
   checkPort(own.port, true);
   checkCommon(own);
+  if (own.probe !== undefined && typeof own.probe !== 'boolean') throw new MuxError('ERR_MUX_INVALID_OPTION', 'option probe: expected a boolean');
+  const probe = own.probe ?? true;
   const resolved = resolveOptions({ ...sessionOptions, role: 'client' });
   const port = own.port!;
   const host = own.host ?? '127.0.0.1';
@@ -154,6 +213,7 @@ export function connect(options: ConnectOptions): Observable<Session> {
       const s = createSession(socketCarrier(socket, { noDelay }), resolved);
       session = s;
       s.closed$.subscribe(({ error }) => (error ? subscriber.error(error) : subscriber.complete()));
+      if (probe && !s.isClosed) s.ping().subscribe({ error: () => undefined });
       if (!s.isClosed) subscriber.next(s);
     });
     return () => {
