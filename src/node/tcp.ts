@@ -1,8 +1,8 @@
 import { connect as netConnect, createServer, type AddressInfo, type Server } from 'node:net';
-import { catchError, defer, EMPTY, Observable } from 'rxjs';
+import { Observable } from 'rxjs';
 import { socketCarrier } from '../carriers/node-socket.js';
 import { MuxError } from '../errors.js';
-import type { IncomingChannel } from '../session/session.js';
+import { refuseRole, sessionServer, SESSION_SERVER_KEYS, type SessionServerOptions } from '../carriers/session-server.js';
 import { createSession, type Session } from '../session/session.js';
 import { resolveOptions, type SessionOptions } from '../session/options.js';
 
@@ -10,7 +10,7 @@ import { resolveOptions, type SessionOptions } from '../session/options.js';
 export type TcpSessionOptions = Omit<SessionOptions, 'role'>;
 
 /** Options of {@link listen}: where to listen, plus the options of every accepted session (role `server`). */
-export interface ListenOptions extends TcpSessionOptions {
+export interface ListenOptions extends TcpSessionOptions, SessionServerOptions {
   /** TCP port; 0 picks a free one (learn it from `onListening`). Default 0. */
   readonly port?: number;
   /** Address to bind. Default '127.0.0.1' (loopback only; pass '0.0.0.0' or '::' to accept remote peers). */
@@ -19,15 +19,6 @@ export interface ListenOptions extends TcpSessionOptions {
   readonly onListening?: (address: AddressInfo) => void;
   /** `socket.setNoDelay(true)` on every connection. Default true. */
   readonly noDelay?: boolean;
-  /**
-   * What a failing connection (the peer vanished, broke the protocol, timed out) does to the `incoming$` of its
-   * session. `'absorb'` (default): `incoming$` completes, so a `mergeMap((s) => s.incoming$)` server goes on serving
-   * the other connections; the error is still on the session's `closed$` and goes to `onSessionError`. `'propagate'`:
-   * `incoming$` errors with the session's MuxError, as a session from `createSession` does.
-   */
-  readonly sessionErrors?: 'absorb' | 'propagate';
-  /** Called once with the MuxError of each session that ended with an error (whatever `sessionErrors` says). */
-  readonly onSessionError?: (error: MuxError, session: Session) => void;
 }
 
 /** Options of {@link connect}: where to connect, plus the session's options (role `client`). */
@@ -46,32 +37,7 @@ export interface ConnectOptions extends TcpSessionOptions {
   readonly probe?: boolean;
 }
 
-const OWN_KEYS = new Set(['port', 'host', 'onListening', 'noDelay', 'sessionErrors', 'onSessionError', 'probe']);
-
-/**
- * The session as listen() emits it: the same session, whose `incoming$` completes instead of erroring when the
- * session fails (a peer that vanishes ends its session, not the server).
- */
-export function absorbingSession(session: Session): Session {
-  const incoming$: Observable<IncomingChannel> = defer(() => session.incoming$).pipe(catchError(() => EMPTY));
-  return new Proxy(session, {
-    get(target, key) {
-      if (key === 'incoming$') return incoming$;
-      const value: unknown = Reflect.get(target, key, target);
-      return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
-    },
-  });
-}
-
-function checkRole(options: object, helper: string, role: 'client' | 'server'): void {
-  if ('role' in options && (options as { role?: unknown }).role !== undefined) {
-    const given = String((options as { role?: unknown }).role);
-    throw new MuxError(
-      'ERR_MUX_INVALID_OPTION',
-      `option role: ${helper}() always makes ${role} sessions; remove role (got '${given}')${given !== role ? `: the other end must be the ${given === 'client' ? 'server' : 'client'}` : ''}`,
-    );
-  }
-}
+const OWN_KEYS = new Set(['port', 'host', 'onListening', 'noDelay', 'probe', ...SESSION_SERVER_KEYS]);
 
 function split<T extends object>(options: T): { own: Partial<T>; session: TcpSessionOptions } {
   const own: Record<string, unknown> = {};
@@ -121,21 +87,14 @@ function carrierError(what: string, cause: unknown): MuxError {
  */
 export function listen(options: ListenOptions = {}): Observable<Session> {
   if (options === null || typeof options !== 'object') throw new MuxError('ERR_MUX_INVALID_OPTION', 'listen: options must be an object');
-  checkRole(options, 'listen', 'server');
+  refuseRole(options, 'listen', 'server');
   const { own, session: sessionOptions } = split(options);
   checkPort(own.port, false);
   checkCommon(own);
   if (own.onListening !== undefined && typeof own.onListening !== 'function') {
     throw new MuxError('ERR_MUX_INVALID_OPTION', 'option onListening: expected a function');
   }
-  if (own.onSessionError !== undefined && typeof own.onSessionError !== 'function') {
-    throw new MuxError('ERR_MUX_INVALID_OPTION', 'option onSessionError: expected a function');
-  }
-  if (own.sessionErrors !== undefined && own.sessionErrors !== 'absorb' && own.sessionErrors !== 'propagate') {
-    throw new MuxError('ERR_MUX_INVALID_OPTION', `option sessionErrors: expected 'absorb' or 'propagate', got ${String(own.sessionErrors)}`);
-  }
-  const absorb = (own.sessionErrors ?? 'absorb') === 'absorb';
-  const onSessionError = own.onSessionError;
+  const { emit } = sessionServer(own);
   const resolved = resolveOptions({ ...sessionOptions, role: 'server' });
   const port = own.port ?? 0;
   const host = own.host ?? '127.0.0.1';
@@ -150,11 +109,8 @@ export function listen(options: ListenOptions = {}): Observable<Session> {
       }
       const session = createSession(socketCarrier(socket, { noDelay }), resolved);
       sessions.add(session);
-      session.closed$.subscribe(({ error }) => {
-        sessions.delete(session);
-        if (error !== undefined) onSessionError?.(error, session);
-      });
-      subscriber.next(absorb ? absorbingSession(session) : session);
+      session.closed$.subscribe(() => sessions.delete(session));
+      subscriber.next(emit(session));
     });
     server.on('error', (e) => {
       if (!stopped) subscriber.error(carrierError(`listen on ${host}:${port} failed`, e));
@@ -193,7 +149,7 @@ export function listen(options: ListenOptions = {}): Observable<Session> {
  */
 export function connect(options: ConnectOptions): Observable<Session> {
   if (options === null || typeof options !== 'object') throw new MuxError('ERR_MUX_INVALID_OPTION', 'connect: options with a port are required');
-  checkRole(options, 'connect', 'client');
+  refuseRole(options, 'connect', 'client');
   const { own, session: sessionOptions } = split(options);
   checkPort(own.port, true);
   checkCommon(own);
