@@ -71,10 +71,6 @@ function decodeError(text: string): MuxError {
   return new MuxError('ERR_MUX_DECODE', text);
 }
 
-function asError(e: unknown): Error {
-  return e instanceof Error ? e : new Error(String(e));
-}
-
 /** Pull reader over `channel.read()`: bytes at most n at a time, exact runs, and length-prefixed messages. */
 class ChannelReader {
   private buf: Uint8Array | undefined;
