@@ -10,7 +10,9 @@ import { websocketCarrier, type WebSocketCarrierOptions, type WebSocketLike } fr
  * `WebSocketServer` does (duck-typed: rxmux has no dependency on `ws`).
  */
 export interface WebSocketServerLike {
+  /** Adds a listener called with each accepted socket. */
   on(event: 'connection', listener: (socket: WebSocketLike) => void): unknown;
+  /** Removes a listener added with `on`. */
   off(event: 'connection', listener: (socket: WebSocketLike) => void): unknown;
 }
 

@@ -18,8 +18,11 @@ export interface WebSocketLike {
    * (`Uint8Array<ArrayBuffer>` so that the DOM's `send(data: BufferSource | ...)` fits.)
    */
   send(data: Uint8Array<ArrayBuffer>, cb?: (err?: Error) => void): void;
+  /** Starts the closing handshake with a close code (1000 normal, 3000-4999 application) and a reason. */
   close(code?: number, reason?: string): void;
+  /** Listens for `'open'`, `'message'` (`{ data }`), `'close'` (`{ code, reason }`) and `'error'` events. */
   addEventListener(type: string, listener: (event: any) => void): void;
+  /** Removes a listener added with `addEventListener`. */
   removeEventListener(type: string, listener: (event: any) => void): void;
   /** The `ws` package's abrupt close (destroys the socket). Used by `destroy()` when present. */
   terminate?(): void;
