@@ -48,11 +48,13 @@ beforeAll(() => {
   if (!hadDist) rmSync(join(root, 'dist'), { recursive: true, force: true });
 
   app = join(work, 'app');
-  mkdirSync(join(app, 'node_modules', '@types'), { recursive: true });
+  mkdirSync(app, { recursive: true });
   writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'app', private: true, type: 'module' }));
-  for (const name of LINKED) symlinkSync(join(root, 'node_modules', name), join(app, 'node_modules', name), 'dir');
-  const installed = run('npm', ['install', '--offline', '--no-audit', '--no-fund', '--ignore-scripts', '--no-save', tarball], app);
+  // --legacy-peer-deps: the rxjs peer is this repository's copy, linked below (after the install, which would prune it).
+  const installed = run('npm', ['install', '--offline', '--no-audit', '--no-fund', '--ignore-scripts', '--no-save', '--legacy-peer-deps', tarball], app);
   if (installed.status !== 0) throw new Error(`npm install of the tarball failed:\n${installed.err}`);
+  mkdirSync(join(app, 'node_modules', '@types'), { recursive: true });
+  for (const name of LINKED) symlinkSync(join(root, 'node_modules', name), join(app, 'node_modules', name), 'dir');
 }, 240_000);
 
 afterAll(() => {
