@@ -39,7 +39,7 @@ describe('README session options table', () => {
 
   it.each(rows.filter((r) => /^\S+ – \d+$/.test(r.range)))('the range of $name is what the validation enforces ($range)', ({ name, range }) => {
     const [lowText, highText] = range.split(' – ') as [string, string];
-    const low = lowText.startsWith('`') ? (SESSION_DEFAULTS as Record<string, number>)[lowText.replace(/`/g, '')]! : Number(lowText);
+    const low = lowText.startsWith('`') ? (SESSION_DEFAULTS as unknown as Record<string, number>)[lowText.replace(/`/g, '')]! : Number(lowText);
     const high = Number(highText);
     const extra: Partial<SessionOptions> = name === 'receiveWindow' ? { maxReceiveWindow: 2 ** 32 - 1 } : {};
     expect(accepts({ ...extra, [name]: low })).toBe(true);

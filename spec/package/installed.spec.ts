@@ -26,6 +26,11 @@ const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { na
 /** Packages the scratch project takes from this repository's node_modules (linked, not downloaded). */
 const LINKED = ['rxjs', 'tslib', 'ws', '@types/node', '@types/ws', 'undici-types'];
 
+/** Node loads ES modules with require() (unflagged from 20.19 and 22.12). */
+const REQUIRE_ESM = ((major: number, minor: number) => major > 22 || (major === 22 && minor >= 12) || (major === 20 && minor >= 19))(
+  ...(process.versions.node.split('.').map(Number) as [number, number]),
+);
+
 let work: string;
 let app: string;
 let tarball: string;
@@ -109,9 +114,7 @@ describe('the installed package', () => {
       } catch (e) { console.log(JSON.stringify({ code: e.code })); }
     `);
     const out = JSON.parse(run(process.execPath, ['require.cjs'], app).out) as { ok?: string[]; code?: string };
-    const [major, minor] = process.versions.node.split('.').map(Number) as [number, number];
-    const supported = major > 22 || (major === 22 && minor >= 12) || (major === 20 && minor >= 19);
-    expect(out).toEqual(supported ? { ok: ['function', 'function', 'ERR_MUX_LIMIT'] } : { code: 'ERR_REQUIRE_ESM' });
+    expect(out).toEqual(REQUIRE_ESM ? { ok: ['function', 'function', 'ERR_MUX_LIMIT'] } : { code: 'ERR_REQUIRE_ESM' });
   });
 
   it("type-checks a file that imports only rxmux/node in a project that lists no types (rxmux/node brings Node's)", () => {
@@ -119,6 +122,23 @@ describe('the installed package', () => {
     mkdirSync(dir, { recursive: true });
     writeFileSync(join(dir, 'main.ts'), "import { listen } from 'rxmux/node';\nexport const server = listen({ port: 0 });\n");
     expect(typeErrors([join(dir, 'main.ts')], { types: [] })).toEqual([]);
+  });
+
+  it('a CommonJS TypeScript project (module nodenext) type-checks the import, compiles it to require(), and runs it', () => {
+    const dir = join(app, 'cjs-project');
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'cjs-project', private: true, type: 'commonjs' }));
+    const main = join(dir, 'main.ts');
+    writeFileSync(main, "import { createSession, MuxError } from 'rxmux';\nimport { memoryPair } from 'rxmux/testing';\nconst [a] = memoryPair();\ncreateSession(a, { role: 'client', keepAlive: false }).destroy();\nconsole.log(typeof createSession, new MuxError('ERR_MUX_LIMIT', 'x').code);\n");
+    const options: ts.CompilerOptions = { module: ts.ModuleKind.NodeNext, moduleResolution: ts.ModuleResolutionKind.NodeNext, target: ts.ScriptTarget.ES2022, strict: true, outDir: dir, typeRoots: [join(app, 'node_modules/@types')] };
+    const program = ts.createProgram([main], options);
+    const emitted = program.emit();
+    expect([...ts.getPreEmitDiagnostics(program), ...emitted.diagnostics].map((d) => ts.flattenDiagnosticMessageText(d.messageText, '\n'))).toEqual([]);
+    const js = readFileSync(join(dir, 'main.js'), 'utf8');
+    expect(js).toContain('require("rxmux")');
+    const out = run(process.execPath, ['main.js'], dir);
+    if (REQUIRE_ESM) expect({ out: out.out.trim(), err: out.err }).toEqual({ out: 'function ERR_MUX_LIMIT', err: '' });
+    else expect(out.err).toContain('ERR_REQUIRE_ESM');
   });
 
   it('every README block type-checks against the installed declarations', () => {
