@@ -145,6 +145,19 @@ describe('the installed package', () => {
     const files = writeBlocks();
     expect(typeErrors(files.map((b) => b.file), {})).toEqual([]);
   }, 120_000);
+
+  it('TypeScript 7 (tsgo) agrees: the README blocks, and rxmux/node in a project that lists no types, type-check', () => {
+    writeBlocks();
+    const compilerOptions = { target: 'es2022', module: 'nodenext', moduleResolution: 'nodenext', lib: ['es2022', 'dom', 'dom.iterable'], strict: true, noEmit: true };
+    writeFileSync(join(app, 'tsconfig.readme.json'), JSON.stringify({ compilerOptions: { ...compilerOptions, types: ['node'] }, include: ['readme/*.ts'] }));
+    writeFileSync(join(app, 'tsconfig.notypes.json'), JSON.stringify({ compilerOptions: { ...compilerOptions, types: [] }, files: ['types-check/main.ts'] }));
+    mkdirSync(join(app, 'types-check'), { recursive: true });
+    writeFileSync(join(app, 'types-check', 'main.ts'), "import { listen } from 'rxmux/node';\nexport const server = listen({ port: 0 });\n");
+    for (const project of ['tsconfig.readme.json', 'tsconfig.notypes.json']) {
+      const r = run(process.execPath, [join(root, 'node_modules/@typescript/native-preview/bin/tsgo'), '-p', project], app);
+      expect({ project, status: r.status, out: r.out }).toEqual({ project, status: 0, out: '' });
+    }
+  }, 120_000);
 });
 
 // ------------------------------------------------------------------------------------------------ README blocks
