@@ -46,8 +46,10 @@ function drawChart(canvas: HTMLCanvasElement, family: MetricFamily, snapshot: Me
   if (canvas.width !== w || canvas.height !== h) Object.assign(canvas, { width: w, height: h });
   const g = canvas.getContext('2d')!;
   g.clearRect(0, 0, w, h);
-  const all = family.series.flatMap((s) => snapshot.history[s.name] ?? []);
-  const top = Math.max(1, ...all) * 1.15;
+  // Shared: one axis for all lines. Each: every line against its own peak, so a burst on one does not flatten the others.
+  const peak = (values: readonly number[]): number => Math.max(1e-9, ...values) * 1.15;
+  const shared = peak(family.series.flatMap((s) => snapshot.history[s.name] ?? []));
+  const topOf = (name: string): number => (family.scale === 'each' ? peak(snapshot.history[name] ?? []) : shared);
   g.strokeStyle = '#223041';
   g.lineWidth = 1;
   for (let i = 1; i < 4; i++) {
@@ -61,6 +63,7 @@ function drawChart(canvas: HTMLCanvasElement, family: MetricFamily, snapshot: Me
     g.strokeStyle = COLORS[i % COLORS.length]!;
     g.lineWidth = 1.6 * dpr;
     g.beginPath();
+    const top = topOf(name);
     points.forEach((v, j) => {
       const x = w - (points.length - 1 - j) * (w / 159);
       const y = h - (v / top) * h;
@@ -70,7 +73,10 @@ function drawChart(canvas: HTMLCanvasElement, family: MetricFamily, snapshot: Me
   });
   g.fillStyle = '#8294a8';
   g.font = `${11 * dpr}px system-ui, sans-serif`;
-  g.fillText(`${top.toFixed(top < 10 ? 1 : 0)} ${family.series[0]!.unit}`, 4 * dpr, 12 * dpr);
+  const label = family.scale === 'each' ? 'each line scaled to its own peak' : `${shared.toFixed(shared < 10 ? 1 : 0)} ${family.series[0]!.unit}`;
+  g.fillText(label, 4 * dpr, 12 * dpr);
+  canvas.dataset.scale = family.scale;
+  canvas.dataset.tops = family.series.map(({ name }) => topOf(name).toFixed(3)).join(' ');
 }
 
 /** A card for one `metrics:<family>` channel: a chart, the latest values, a message counter and a pause button. */
@@ -124,7 +130,10 @@ function metricCard(channel: Channel, family: MetricFamily): void {
           if (!latest) return;
           drawChart(canvas, family, latest);
           legend.innerHTML = family.series
-            .map(({ name, unit }, i) => `<span><i style="background:${COLORS[i % COLORS.length]}"></i>${name} <b>${(latest!.latest[name] ?? 0).toFixed(1)}</b> ${unit}</span>`)
+            .map(({ name, unit }, i) => {
+              const peakText = family.scale === 'each' ? ` <small>(peak ${Math.max(0, ...(latest!.history[name] ?? [])).toFixed(1)})</small>` : '';
+              return `<span><i style="background:${COLORS[i % COLORS.length]}"></i>${name} <b>${(latest!.latest[name] ?? 0).toFixed(1)}</b> ${unit}${peakText}</span>`;
+            })
             .join('');
         });
       }
@@ -170,29 +179,45 @@ function serverStats(channel: Channel): void {
 
 // ------------------------------------------------------------------------------------------------ the channel table
 
-const previous = new Map<number, { at: number; bytesIn: number }>();
+/** Bytes read by the page (received less still buffered) per channel at the previous render, for the read rate. */
+const previous = new Map<number, { at: number; read: number }>();
+/** Channels that have left the session (a finished download, say): their final row, kept for a while. */
+const finished = new Map<number, string>();
+/** The channels on the table at the previous render, by id. */
+let shown = new Map<number, Channel>();
+const FINISHED_KEPT = 6;
+
+/** One table row. A channel that left the session shows its final counters, "finished", and a read rate of 0. */
+function row(ch: Channel, now: number, done: boolean): string {
+  const s = ch.stats();
+  const read = s.bytesIn - s.bufferedIn; // what the page consumed: nothing while its reader is paused
+  const before = previous.get(ch.id);
+  const rate = done || !before ? 0 : Math.max(0, ((read - before.read) * 1000) / Math.max(now - before.at, 1));
+  previous.set(ch.id, { at: now, read });
+  const server = done ? undefined : serverView.get(ch.id);
+  const paused = pausedReaders.has(ch.id);
+  const cell = (cls: string, value: number | undefined, text = value === undefined ? '–' : bytes(value)): string =>
+    `<td class="${cls}${value === 0 && cls === 'server-credit' ? ' zero' : ''}" data-value="${value ?? ''}">${text}</td>`;
+  const state = done ? 'finished' : s.state;
+  return `<tr data-id="${ch.id}" data-meta="${esc(utf8(ch.meta))}" data-paused="${paused}" data-state="${state}"${done ? ' class="finished"' : ''}>
+      <td>${ch.id}</td><td><code>${esc(utf8(ch.meta))}</code></td><td>${ch.origin === 'local' ? 'page' : 'server'}</td><td class="state">${state}</td>
+      ${cell('bytes-in', s.bytesIn)}${cell('bytes-out', s.bytesOut)}${cell('rate-in', Math.round(rate), `${bytes(Math.round(rate))}/s`)}
+      ${cell('buffered', s.bufferedIn)}${cell('window', s.receiveWindow)}${cell('server-credit', server?.credit)}${cell('server-queued', server?.queuedOut)}
+      <td class="${paused ? 'reader-paused' : ''}">${done ? '–' : paused ? 'paused' : 'reading'}</td></tr>`;
+}
 
 function renderTable(session: Session): void {
   const now = performance.now();
-  const rows = session
-    .channels()
-    .sort((a, b) => a.id - b.id)
-    .map((ch) => {
-      const s = ch.stats();
-      const before = previous.get(ch.id);
-      const rate = before ? ((s.bytesIn - before.bytesIn) * 1000) / Math.max(now - before.at, 1) : 0;
-      previous.set(ch.id, { at: now, bytesIn: s.bytesIn });
-      const server = serverView.get(ch.id);
-      const paused = pausedReaders.has(ch.id);
-      const cell = (cls: string, value: number | undefined, text = value === undefined ? '–' : bytes(value)): string =>
-        `<td class="${cls}${value === 0 && cls === 'server-credit' ? ' zero' : ''}" data-value="${value ?? ''}">${text}</td>`;
-      return `<tr data-id="${ch.id}" data-meta="${esc(utf8(ch.meta))}" data-paused="${paused}">
-        <td>${ch.id}</td><td><code>${esc(utf8(ch.meta))}</code></td><td>${ch.origin === 'local' ? 'page' : 'server'}</td><td>${s.state}</td>
-        ${cell('bytes-in', s.bytesIn)}${cell('bytes-out', s.bytesOut)}${cell('rate-in', Math.round(rate), `${bytes(Math.round(rate))}/s`)}
-        ${cell('buffered', s.bufferedIn)}${cell('window', s.receiveWindow)}${cell('server-credit', server?.credit)}${cell('server-queued', server?.queuedOut)}
-        <td class="${paused ? 'reader-paused' : ''}">${paused ? 'paused' : 'reading'}</td></tr>`;
-    });
-  el('#channels tbody').innerHTML = rows.join('');
+  const current = new Map(session.channels().sort((a, b) => a.id - b.id).map((ch) => [ch.id, ch] as const));
+  const rows = [...current.values()].map((ch) => row(ch, now, false));
+  for (const [id, ch] of shown) {
+    if (current.has(id) || finished.has(id)) continue;
+    finished.set(id, row(ch, now, true));
+    previous.delete(id);
+    while (finished.size > FINISHED_KEPT) finished.delete(finished.keys().next().value!);
+  }
+  shown = current;
+  el('#channels tbody').innerHTML = [...rows, ...[...finished.values()].reverse()].join('');
   const t = session.stats();
   el('#totals').textContent = `${t.openChannels} channels · in ${bytes(t.bytesIn)} (${t.framesIn} frames) · out ${bytes(t.bytesOut)} (${t.framesOut} frames) · rtt ${t.rtt < 0 ? '–' : `${t.rtt} ms`}`;
 }

@@ -26,12 +26,18 @@ export interface MetricFamily {
   readonly title: string;
   /** Series names (the keys of a snapshot's `latest` and `history`), with their units. */
   readonly series: readonly { readonly name: string; readonly unit: string }[];
+  /**
+   * How the chart scales its lines: `'shared'`, one axis for every series (they share a unit); `'each'`, every line
+   * against its own recent peak (mixed units, or values far apart: a download's rate must not flatten the rest).
+   */
+  readonly scale: 'shared' | 'each';
 }
 
 export const METRIC_FAMILIES: readonly MetricFamily[] = [
   {
     id: 'cpu',
     title: 'CPU',
+    scale: 'shared',
     series: [
       { name: 'host', unit: '%' },
       { name: 'user', unit: '%' },
@@ -42,6 +48,7 @@ export const METRIC_FAMILIES: readonly MetricFamily[] = [
   {
     id: 'memory',
     title: 'Memory',
+    scale: 'shared',
     series: [
       { name: 'rss', unit: 'MiB' },
       { name: 'heap used', unit: 'MiB' },
@@ -52,6 +59,7 @@ export const METRIC_FAMILIES: readonly MetricFamily[] = [
   {
     id: 'rates',
     title: 'Rates',
+    scale: 'each',
     series: [
       { name: 'out', unit: 'KiB/s' },
       { name: 'in', unit: 'KiB/s' },

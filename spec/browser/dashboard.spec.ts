@@ -141,6 +141,16 @@ describe('the live dashboard in headless chromium (examples/dashboard)', () => {
     }));
     // crypto.subtle's digest of the bytes received equals the server's hash of the file.
     expect(result).toEqual({ bytes: file!.size, sha256: file!.sha256, bar: '100%', status: expect.stringMatching(/^✓ sample-32MiB\.bin: 32\.0 MiB in [\d.]+ s \([\d.]+ MiB\/s\), SHA-256 verified$/) });
+    // The finished download stays in the channel table, marked finished, with everything it received.
+    await page.waitForFunction(() => document.querySelector<HTMLElement>('#channels tr[data-meta="download:sample-32MiB.bin"]')?.dataset.state === 'finished', undefined, { timeout: 10_000 });
+    expect(await cell(page, 'download:sample-32MiB.bin', 'bytes-in')).toBeGreaterThanOrEqual(file!.size);
+    expect(await cell(page, 'download:sample-32MiB.bin', 'rate-in')).toBe(0);
+    // The rates chart scales each line to its own peak: the download's burst on "in" does not set the scale of the others.
+    const scale = await page.$eval('[data-family="rates"] canvas', (c) => ({ scale: (c as HTMLElement).dataset.scale, tops: (c as HTMLElement).dataset.tops!.split(' ').map(Number) }));
+    expect(scale.scale).toBe('each');
+    expect(scale.tops).toHaveLength(4);
+    expect(Math.max(...scale.tops)).toBeGreaterThan(100 * Math.min(...scale.tops));
+    expect(await page.$eval('[data-family="cpu"] canvas', (c) => (c as HTMLElement).dataset.scale)).toBe('shared');
   });
 
   it('pausing one metric reader stalls only its channel: its server credit drops to 0 while the others keep flowing', async () => {
@@ -168,6 +178,13 @@ describe('the live dashboard in headless chromium (examples/dashboard)', () => {
     expect(await cell(page, 'metrics:memory', 'server-credit')).toBeGreaterThan(0);
     expect(await cell(page, 'metrics:rates', 'server-credit')).toBeGreaterThan(0);
     expect(await page.getAttribute('#channels tr[data-meta="metrics:cpu"]', 'data-paused')).toBe('true');
+    // The paused channel reads nothing: its read rate is 0 while the others read on.
+    await page.waitForFunction(() => document.querySelector('#channels tr[data-meta="metrics:cpu"] td.rate-in')?.getAttribute('data-value') === '0', undefined, { timeout: 5_000 });
+    expect(await cell(page, 'metrics:memory', 'rate-in')).toBeGreaterThan(0);
+    // Every column says what it shows.
+    const titles = await page.$$eval('#channels thead th', (ths) => ths.map((th) => th.getAttribute('title') ?? ''));
+    expect(titles.filter((t) => t.length < 10)).toEqual([]);
+    expect(await page.textContent('#channels-legend')).toContain('read rate');
 
     mkdirSync(join(repoRoot(), 'docs'), { recursive: true });
     await page.screenshot({ path: SCREENSHOT, fullPage: true });

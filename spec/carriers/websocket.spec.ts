@@ -159,6 +159,23 @@ describe('websocketCarrier (scripted socket)', () => {
     expect(carrier.write([Uint8Array.of(1)])).toBe(false);
   });
 
+  it('a close with code 1001 (going away) emits a yamux GoAway(0) frame and completes, before or after the subscription', () => {
+    const ws = new FakeSocket();
+    const carrier = websocketCarrier(ws);
+    const got = record(carrier.incoming$);
+    ws.message(9);
+    ws.fire('close', { code: 1001, reason: '' });
+    expect(got.values.map((v) => Array.from(v))).toEqual([[9], [0, 3, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]]);
+    expect(got).toMatchObject({ completed: true, error: undefined });
+
+    const early = new FakeSocket();
+    const late = websocketCarrier(early);
+    early.fire('close', { code: 1001, reason: 'tab closed' });
+    const gotLate = record(late.incoming$);
+    expect(gotLate.values.map((v) => Array.from(v))).toEqual([[0, 3, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]]);
+    expect(gotLate).toMatchObject({ completed: true, error: undefined });
+  });
+
   it('any other close code errors with ERR_MUX_CARRIER naming the code and the reason', () => {
     const ws = new FakeSocket();
     const carrier = websocketCarrier(ws);
@@ -295,7 +312,7 @@ describe.each(['send-callback', 'poll'] as const)('websocketCarrier over ws (dra
 });
 
 describe('sessions over ws', () => {
-  async function sessionPair(options: WebSocketCarrierOptions = {}): Promise<{ client: Session; server: Session; a: Carrier; b: Carrier; serverWs: WebSocket }> {
+  async function sessionPair(options: WebSocketCarrierOptions = {}): Promise<{ client: Session; server: Session; a: Carrier; b: Carrier; serverWs: WebSocket; clientWs: WebSocket }> {
     const { client, server } = await wsPair();
     // The client carrier and session are made while the socket is still CONNECTING.
     const a = websocketCarrier(client, options);
@@ -304,7 +321,7 @@ describe('sessions over ws', () => {
     const b = websocketCarrier(serverWs, options);
     const serverSession = createSession(b, { role: 'server', keepAlive: false });
     sessions.push(clientSession, serverSession);
-    return { client: clientSession, server: serverSession, a, b, serverWs };
+    return { client: clientSession, server: serverSession, a, b, serverWs, clientWs: client };
   }
 
   function accepted(session: Session, n: number): Promise<Channel[]> {
@@ -420,6 +437,18 @@ describe('sessions over ws', () => {
     expect(error!.message).toContain('4001');
     expect(error!.message).toContain('maintenance');
     expect(await channelError).toMatchObject({ code: 'ERR_MUX_CARRIER' });
+  });
+
+  it('a peer going away (close 1001, as a closing browser tab) ends the session cleanly; its open channels fail with ERR_MUX_SESSION_CLOSED', async () => {
+    const { client, server, clientWs } = await sessionPair();
+    const serverSide = accepted(server, 1);
+    await firstValueFrom(client.open());
+    const [peer] = await serverSide;
+    const channelError = new Promise<unknown>((resolve) => peer!.incoming$.subscribe({ error: resolve }));
+    clientWs.close(1001);
+    const { error } = await firstValueFrom(server.closed$);
+    expect(error).toBeUndefined();
+    expect(await channelError).toMatchObject({ code: 'ERR_MUX_SESSION_CLOSED' });
   });
 
   it('a socket cut without a close frame (1006) ends the session with ERR_MUX_CARRIER', async () => {

@@ -3,6 +3,7 @@
  * the `ws` package in Node, the same protocol the page speaks) and the ways the server stops. The page itself runs
  * in headless chromium in spec/browser/dashboard.spec.ts.
  */
+import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { firstValueFrom, lastValueFrom, take, toArray } from 'rxjs';
 import WebSocket from 'ws';
@@ -71,6 +72,28 @@ describe('examples/dashboard/server.ts', () => {
     // The server closed the session gracefully: the client's session ends without an error.
     expect(await ended).toEqual({ error: undefined });
   });
+
+  it('`npm run dashboard` stops when only npm gets the SIGINT (as from a process manager or an IDE terminal)', async () => {
+    const npm = spawn('npm', ['run', '--silent', 'dashboard'], { env: { ...process.env, PORT: '0' }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    let out = '';
+    npm.stdout!.setEncoding('utf8').on('data', (s: string) => (out += s));
+    const exited = new Promise<number | null>((resolveExit) => npm.once('close', (code) => resolveExit(code)));
+    const killer = setTimeout(() => process.kill(-npm.pid!, 'SIGKILL'), 40_000); // the whole group npm started, if it hangs
+    try {
+      await new Promise<void>((resolveUp, rejectUp) => {
+        const check = (): void => {
+          if (/Dashboard: http:\/\/127\.0\.0\.1:\d+\//.test(out)) resolveUp();
+        };
+        npm.stdout!.on('data', check);
+        void exited.then(() => rejectUp(new Error(`npm run dashboard exited early:\n${out}`)));
+      });
+      process.kill(npm.pid!, 'SIGINT'); // npm alone, not its process group
+      await exited;
+      expect(out).toContain('Dashboard: stopping (SIGINT)\nDashboard: stopped\n');
+    } finally {
+      clearTimeout(killer);
+    }
+  }, 60_000);
 
   it('stops by itself after --exit-after seconds with exit code 0', async () => {
     const { server } = await start(['--exit-after', '1']);

@@ -350,3 +350,32 @@ describe('zero-copy payloads', () => {
     expect(decoder.idle).toBe(true);
   });
 });
+
+describe('a peer that does not speak yamux', () => {
+  const bytesOf = (text: string) => new TextEncoder().encode(text);
+
+  it.each([
+    ['an HTTP response', 'HTTP/1.1 400 Bad Request\r\n\r\n', /^the peer does not speak yamux \(first bytes look like HTTP: "HTTP\/1\.1 400", 48 54 54 50/],
+    ['an HTTP request', 'GET / HTTP/1.1\r\nHost: x\r\n\r\n', /^the peer does not speak yamux \(first bytes look like HTTP: "GET \/ HTTP\/1"/],
+    ['an SSH banner', 'SSH-2.0-OpenSSH_9.2\r\n', /first bytes look like SSH: "SSH-2\.0-Open"/],
+    ['other text', 'hello there, friend', /first bytes look like text: "hello there,"/],
+  ])('names what the first bytes look like: %s', (_name, text, message) => {
+    const { error, frames } = collect(from([bytesOf(text)]));
+    expect(frames).toEqual([]);
+    expectProtocolError(error, message);
+    expect((error as MuxError).message).toMatch(/unsupported protocol version \d+$/);
+  });
+
+  it('recognises a TLS ClientHello and shows unprintable bytes as dots and hex', () => {
+    const hello = new Uint8Array([0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00, 0x01, 0xfc, 0x03, 0x03, 0x9a]);
+    const { error } = collect(from([hello]));
+    expectProtocolError(error, /first bytes look like a TLS handshake: "\.\.\.\.\.\.\.\.\.\.\.\.", 16 03 01 02 00 01 00 01 fc 03 03 9a\): unsupported protocol version 22$/);
+  });
+
+  it('a bad version after good frames is reported as a stream out of step, with the header bytes', () => {
+    const good = encodeFrame({ type: 'ping', streamId: 0, flags: Flag.SYN, opaque: 1 });
+    const { error, frames } = collect(from([good, bytesOf('HTTP/1.1 200 OK')]));
+    expect(frames).toHaveLength(1);
+    expectProtocolError(error, /^unsupported protocol version 72 \(header bytes 48 54 54 50 2f 31 2e 31 20 32 30 30\)$/);
+  });
+});

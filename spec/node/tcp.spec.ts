@@ -2,9 +2,11 @@
  * listen() / connect(): sessions over loopback TCP as Observables.
  */
 import { once } from 'node:events';
-import { createServer, type AddressInfo } from 'node:net';
-import { firstValueFrom, lastValueFrom, toArray, type Subscription } from 'rxjs';
-import { utf8, type Channel, type Session } from '../../src/index.js';
+import { createServer as createHttpServer } from 'node:http';
+import { connect as netConnect, createServer, type AddressInfo } from 'node:net';
+import { firstValueFrom, lastValueFrom, mergeMap, toArray, type Subscription } from 'rxjs';
+import { f } from '../../src/testing.js';
+import { encodeFrame, utf8, type Channel, type MuxError, type Session } from '../../src/index.js';
 import { connect, listen, type ListenOptions } from '../../src/node.js';
 
 const subscriptions: Subscription[] = [];
@@ -173,5 +175,85 @@ describe('listen and connect', () => {
     expect(() => connect({ port: 70000 })).toThrow(invalid);
     expect(() => connect({} as { port: number })).toThrow(invalid);
     expect(() => connect({ port: 1, bogus: true } as unknown as { port: number })).toThrow(invalid);
+  });
+  it("by default a client that vanishes mid-channel ends only its session: a mergeMap server without error handlers keeps serving", async () => {
+    const sessionErrors: Array<[string, boolean]> = [];
+    let failed!: () => void;
+    const sessionFailed = new Promise<void>((resolve) => (failed = resolve));
+    let onListening!: (a: AddressInfo) => void;
+    const listening = new Promise<AddressInfo>((resolve) => (onListening = resolve));
+    const serverErrors: unknown[] = [];
+    const channelErrors: string[] = [];
+    let channelFailed!: () => void;
+    const channelFailure = new Promise<void>((resolve) => (channelFailed = resolve));
+    const sub = listen({ keepAlive: false, onListening, onSessionError: (e: MuxError, s: Session) => (sessionErrors.push([e.code, s.isClosed]), failed()) })
+      .pipe(mergeMap((session) => session.incoming$))
+      .subscribe({
+        next: (request) => {
+          const channel = request.accept();
+          channel.send(channel).subscribe({ error: (e: MuxError) => (channelErrors.push(e.code), channelFailed()) });
+        },
+        error: (e) => serverErrors.push(e),
+      });
+    subscriptions.push(sub);
+    const { port } = await listening;
+    // A raw client: opens stream 1 (rxmux profile), sends a few bytes, then drops the TCP connection without a GoAway.
+    const raw = netConnect(port, '127.0.0.1');
+    await once(raw, 'connect');
+    raw.write(encodeFrame(f.open(1, 'x')));
+    raw.write(encodeFrame(f.data(1, 'partial')));
+    await new Promise((resolve) => raw.once('data', resolve)); // the accept
+    raw.destroy();
+    await Promise.all([sessionFailed, channelFailure]);
+    expect(sessionErrors).toEqual([['ERR_MUX_CARRIER', true]]);
+    expect(channelErrors).toEqual(['ERR_MUX_CARRIER']);
+    const b = await client(port);
+    expect(await roundTrip(await firstValueFrom(b.open()), 'still serving')).toBe('still serving');
+    expect(serverErrors).toEqual([]);
+    expect(sub.closed).toBe(false);
+  });
+
+  it("sessionErrors: 'propagate' lets the session's error reach incoming$ (and so the mergeMap)", async () => {
+    let onListening!: (a: AddressInfo) => void;
+    const listening = new Promise<AddressInfo>((resolve) => (onListening = resolve));
+    let serverError!: (code: string) => void;
+    const serverFailed = new Promise<string>((resolve) => (serverError = resolve));
+    const sub = listen({ keepAlive: false, onListening, sessionErrors: 'propagate' })
+      .pipe(mergeMap((session) => session.incoming$))
+      .subscribe({ error: (e: MuxError) => serverError(e.code) });
+    subscriptions.push(sub);
+    const { port } = await listening;
+    const raw = netConnect(port, '127.0.0.1');
+    await once(raw, 'connect');
+    raw.write(encodeFrame(f.ping(7)));
+    await new Promise((resolve) => raw.once('data', resolve)); // the pong: the session is up
+    raw.destroy();
+    expect(await serverFailed).toBe('ERR_MUX_CARRIER');
+  });
+
+  it('connect to a server that does not speak yamux (HTTP) fails at once, saying so', async () => {
+    const http = createHttpServer((_req, res) => res.end('hi'));
+    http.listen(0, '127.0.0.1');
+    await once(http, 'listening');
+    try {
+      const { port } = http.address() as AddressInfo;
+      // keepAlive stays on with its 30 s interval: the failure must come from the probe, well before it.
+      const error = await new Promise<MuxError>((resolve) => {
+        subscriptions.push(connect({ port }).subscribe({ error: resolve }));
+      });
+      expect(error).toMatchObject({ code: 'ERR_MUX_PROTOCOL' });
+      expect(error.message).toContain('the peer does not speak yamux (first bytes look like HTTP');
+    } finally {
+      http.closeAllConnections();
+      await new Promise((resolve) => http.close(resolve));
+    }
+  });
+
+  it('listen and connect refuse a role option instead of ignoring it', () => {
+    const invalid = (text: string) => expect.objectContaining({ code: 'ERR_MUX_INVALID_OPTION', message: expect.stringContaining(text) });
+    expect(() => listen({ role: 'client' } as unknown as ListenOptions)).toThrow(invalid("listen() always makes server sessions; remove role (got 'client'): the other end must be the server"));
+    expect(() => connect({ port: 1, role: 'server' } as unknown as { port: number })).toThrow(invalid('connect() always makes client sessions'));
+    expect(() => listen({ sessionErrors: 'ignore' } as unknown as ListenOptions)).toThrow(invalid('option sessionErrors'));
+    expect(() => connect({ port: 1, probe: 1 } as unknown as { port: number })).toThrow(invalid('option probe'));
   });
 });

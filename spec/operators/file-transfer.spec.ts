@@ -115,6 +115,33 @@ describe.each(CARRIERS)('file transfer over $name', ({ connect }) => {
 });
 
 describe('file transfer', () => {
+  it('receiving into a missing directory fails with ERR_MUX_INVALID_ARGUMENT naming it; the sender learns why from the reset', async () => {
+    const source = join(dir, 'source.bin');
+    await writeFile(source, new SeededBytes(3).next(1000));
+    const target = join(dir, 'no-such-dir', 'target.bin');
+    const { client, server } = await openPair(await memoryPairSessions({ keepAlive: false }));
+    const [sent, got] = await Promise.all([
+      outcomeOf(lastValueFrom(sendFile(client, source).pipe(toArray()))),
+      outcomeOf(lastValueFrom(receiveFile(server, target).pipe(toArray()))),
+    ]);
+    expect(got.error).toMatchObject({
+      code: 'ERR_MUX_INVALID_ARGUMENT',
+      message: expect.stringContaining(`receiveFile: cannot write ${target}.part: the directory ${join(dir, 'no-such-dir')} does not exist`),
+      cause: expect.objectContaining({ code: 'ENOENT' }),
+    });
+    expect(sent.error).toMatchObject({ code: 'ERR_MUX_RESET', remote: true, reason: expect.stringContaining('does not exist') });
+  });
+
+  it('sending a file that does not exist fails with ERR_MUX_INVALID_ARGUMENT (cause ENOENT) and resets the channel', async () => {
+    const { client, server } = await openPair(await memoryPairSessions({ keepAlive: false }));
+    const reset = new Promise<unknown>((resolve) => server.incoming$.subscribe({ error: resolve }));
+    const missing = join(dir, 'missing.bin');
+    const sent = await outcomeOf(lastValueFrom(sendFile(client, missing).pipe(toArray())));
+    expect(sent.error).toMatchObject({ code: "ERR_MUX_INVALID_ARGUMENT", cause: expect.objectContaining({ code: "ENOENT" }) });
+    expect((sent.error as Error).message).toBe(`sendFile: cannot read ${missing}: no such file (${((sent.error as Error).cause as Error).message})`);
+    expect(await reset).toMatchObject({ code: 'ERR_MUX_RESET', remote: true });
+  });
+
   it('an empty file arrives as an empty file', async () => {
     const source = join(dir, 'empty');
     const target = join(dir, 'empty.out');

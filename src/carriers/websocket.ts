@@ -18,8 +18,11 @@ export interface WebSocketLike {
    * (`Uint8Array<ArrayBuffer>` so that the DOM's `send(data: BufferSource | ...)` fits.)
    */
   send(data: Uint8Array<ArrayBuffer>, cb?: (err?: Error) => void): void;
+  /** Starts the closing handshake with a close code (1000 normal, 3000-4999 application) and a reason. */
   close(code?: number, reason?: string): void;
+  /** Listens for `'open'`, `'message'` (`{ data }`), `'close'` (`{ code, reason }`) and `'error'` events. */
   addEventListener(type: string, listener: (event: any) => void): void;
+  /** Removes a listener added with `addEventListener`. */
   removeEventListener(type: string, listener: (event: any) => void): void;
   /** The `ws` package's abrupt close (destroys the socket). Used by `destroy()` when present. */
   terminate?(): void;
@@ -49,6 +52,10 @@ const CONNECTING = 0;
 const OPEN = 1;
 /** Close code of a normal closure. */
 const NORMAL = 1000;
+/** Close code of an endpoint going away (a browser tab closing or navigating, a server shutting down). */
+const GOING_AWAY = 1001;
+/** yamux GoAway(0), normal termination: what a close with 1001 means to the session above. */
+const GOAWAY_NORMAL = Uint8Array.of(0, 3, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
 /** Close code sent by `destroy(error)` when the socket has no `terminate()` (browsers allow only 1000 and 3000-4999). */
 const DESTROYED = 4000;
 
@@ -59,6 +66,9 @@ const DESTROYED = 4000;
  * - The socket may still be CONNECTING: writes are queued (and count against the high-water mark) and sent on `open`.
  * - `incoming$` (one subscription; a second errors with ERR_MUX_READ_BUSY): each binary message as a `Uint8Array`.
  *   Messages that arrive before the subscription are held until it comes. Completes on a close with code 1000.
+ *   A close with 1001 ("going away": a browser tab closing, a server shutting down) is a normal end too: it emits a
+ *   yamux GoAway(0) frame (12 bytes) and completes, so the session above ends cleanly (`closed$` with no error; its
+ *   open channels fail with ERR_MUX_SESSION_CLOSED).
  *   Errors with ERR_MUX_CARRIER on an `error` event, on any other close code (the message names the code and the
  *   reason; `wireCode` holds the code, `reason` the reason), and on a text message. Completes after this side's
  *   own `destroy()`.
@@ -285,7 +295,12 @@ class WebSocketCarrier implements Carrier {
   }
 
   private onClose(code: number, reason: string): void {
-    if (code === NORMAL || this.destroyedLocally) this.terminate(undefined);
+    if (code === GOING_AWAY && !this.destroyedLocally && !this.terminal) {
+      // The peer went away (a tab closing, a server shutting down): for the session this is GoAway(0), then the end.
+      if (this.reader) this.reader.next(GOAWAY_NORMAL.slice());
+      else this.early?.push(GOAWAY_NORMAL.slice());
+      this.terminate(undefined);
+    } else if (code === NORMAL || this.destroyedLocally) this.terminate(undefined);
     else {
       const text = `websocket closed with code ${code}${reason ? `: ${reason}` : ''}`;
       this.terminate(new MuxError(MuxErrorCodes.CARRIER, text, { wireCode: code, ...(reason ? { reason } : {}) }));

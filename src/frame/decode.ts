@@ -39,11 +39,43 @@ function protocolError(message: string): MuxError {
 
 /** Checks the fixed rules of a header: version, type, stream-id placement, size limit. */
 export function validateHeader(h: FrameHeader, maxFrameSize: number): MuxError | undefined {
-  return checkFields(h.version, h.type, h.streamId, h.length, maxFrameSize);
+  return checkFields(h.version, h.type, h.streamId, h.length, maxFrameSize, h.flags);
 }
 
-function checkFields(version: number, type: number, streamId: number, length: number, maxFrameSize: number): MuxError | undefined {
-  if (version !== PROTOCOL_VERSION) return protocolError(`unsupported protocol version ${version}`);
+/** What the first bytes of a stream that is not yamux look like, for the error message ('' when unknown). */
+function lookLike(b: Uint8Array): string {
+  const text = String.fromCharCode(...b);
+  if (/^(HTTP\/|GET |POST|PUT |HEAD|DELE|OPTI|PATC|CONN|PRI )/.test(text)) return 'HTTP';
+  if (b[0] === 0x16 && b[1] === 0x03) return 'a TLS handshake';
+  if (text.startsWith('SSH-')) return 'SSH';
+  if (/^[\x20-\x7e\r\n\t]+$/.test(text)) return 'text';
+  return '';
+}
+
+/** The error for a header whose version byte is not 0: a stream out of step, or a peer that is no yamux peer at all. */
+function versionError(b: Uint8Array, first: boolean): MuxError {
+  const hex = Array.from(b, (x) => x.toString(16).padStart(2, '0')).join(' ');
+  const printable = String.fromCharCode(...b).replace(/[^\x20-\x7e]/g, '.');
+  if (!first) return protocolError(`unsupported protocol version ${b[0]} (header bytes ${hex})`);
+  const looks = lookLike(b);
+  return protocolError(
+    `the peer does not speak yamux (first bytes ${looks ? `look like ${looks}: ` : ''}"${printable}", ${hex}): unsupported protocol version ${b[0]}`,
+  );
+}
+
+function headerBytes(version: number, type: number, flags: number, streamId: number, length: number): Uint8Array {
+  const b = new Uint8Array(HEADER_LENGTH);
+  const view = new DataView(b.buffer);
+  b[0] = version;
+  b[1] = type;
+  view.setUint16(2, flags);
+  view.setUint32(4, streamId);
+  view.setUint32(8, length);
+  return b;
+}
+
+function checkFields(version: number, type: number, streamId: number, length: number, maxFrameSize: number, flags = 0, first = false): MuxError | undefined {
+  if (version !== PROTOCOL_VERSION) return versionError(headerBytes(version, type, flags, streamId, length), first);
   switch (type) {
     case FrameType.Data:
       if (streamId === 0) return protocolError('Data frame on stream 0');
@@ -102,6 +134,8 @@ export interface FrameSink {
 export class FrameReader {
   private readonly head = new Uint8Array(HEADER_LENGTH);
   private headFill = 0;
+  /** A header was read already (the first one decides whether the peer speaks yamux at all, for the message). */
+  private sawHeader = false;
   /** Header of the Data frame whose payload is being read (`inFrame`). */
   private inFrame = false;
   private hFlags = 0;
@@ -200,7 +234,8 @@ export class FrameReader {
     const flags = (b[o + 2]! << 8) | b[o + 3]!;
     const streamId = ((b[o + 4]! << 24) | (b[o + 5]! << 16) | (b[o + 6]! << 8) | b[o + 7]!) >>> 0;
     const length = ((b[o + 8]! << 24) | (b[o + 9]! << 16) | (b[o + 10]! << 8) | b[o + 11]!) >>> 0;
-    const error = checkFields(version, type, streamId, length, this.maxFrameSize);
+    const error = checkFields(version, type, streamId, length, this.maxFrameSize, flags, !this.sawHeader);
+    this.sawHeader = true;
     if (error) this.fail(error);
     const verdict = this.sink.header(type, flags, streamId, length);
     if (verdict instanceof MuxError) this.fail(verdict);

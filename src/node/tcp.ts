@@ -2,6 +2,7 @@ import { connect as netConnect, createServer, type AddressInfo, type Server } fr
 import { Observable } from 'rxjs';
 import { socketCarrier } from '../carriers/node-socket.js';
 import { MuxError } from '../errors.js';
+import { refuseRole, sessionServer, SESSION_SERVER_KEYS, type SessionServerOptions } from '../carriers/session-server.js';
 import { createSession } from '../session/multiplex.js';
 import type { Session } from '../session/types.js';
 import { resolveOptions, type SessionOptions } from '../options.js';
@@ -10,7 +11,7 @@ import { resolveOptions, type SessionOptions } from '../options.js';
 export type TcpSessionOptions = Omit<SessionOptions, 'role'>;
 
 /** Options of {@link listen}: where to listen, plus the options of every accepted session (role `server`). */
-export interface ListenOptions extends TcpSessionOptions {
+export interface ListenOptions extends TcpSessionOptions, SessionServerOptions {
   /** TCP port; 0 picks a free one (learn it from `onListening`). Default 0. */
   readonly port?: number;
   /** Address to bind. Default '127.0.0.1' (loopback only; pass '0.0.0.0' or '::' to accept remote peers). */
@@ -29,9 +30,15 @@ export interface ConnectOptions extends TcpSessionOptions {
   readonly host?: string;
   /** `socket.setNoDelay(true)`. Default true. */
   readonly noDelay?: boolean;
+  /**
+   * Send one Ping as soon as the session starts, so that a server that does not speak yamux (an HTTP or TLS server
+   * waits for the client to speak first) answers at once and the session fails with a clear ERR_MUX_PROTOCOL,
+   * instead of at the first keep-alive. The Ping's own outcome is ignored. Default true.
+   */
+  readonly probe?: boolean;
 }
 
-const OWN_KEYS = new Set(['port', 'host', 'onListening', 'noDelay']);
+const OWN_KEYS = new Set(['port', 'host', 'onListening', 'noDelay', 'probe', ...SESSION_SERVER_KEYS]);
 
 function split<T extends object>(options: T): { own: Partial<T>; session: TcpSessionOptions } {
   const own: Record<string, unknown> = {};
@@ -61,9 +68,11 @@ function carrierError(what: string, cause: unknown): MuxError {
  * The subscription is the server's lifetime: unsubscribing stops listening and closes every session it emitted
  * that is still open (gracefully: queued bytes, FINs, GoAway, then the socket ends).
  *
- * Each session lives on its own: one failing ends only that session (see its `closed$`), not the Observable.
- * The Observable errors with ERR_MUX_CARRIER when the server cannot listen (port in use, ...) or fails, and
- * never completes by itself. Learn the bound address (e.g. the port picked for `port: 0`) from `onListening`.
+ * Each session lives on its own: one failing (a client that vanishes without closing its session, a protocol error,
+ * a keep-alive timeout) ends only that session, never the Observable. By default (`sessionErrors: 'absorb'`) the
+ * failed session's `incoming$` then completes instead of erroring, so `mergeMap((s) => s.incoming$)` goes on serving;
+ * the error is on the session's `closed$` and goes to `onSessionError`. The Observable errors with ERR_MUX_CARRIER
+ * when the server cannot listen (port in use, ...) or fails, and never completes by itself. Learn the bound address (e.g. the port picked for `port: 0`) from `onListening`.
  *
  * @example
  * ```ts
@@ -75,15 +84,18 @@ function carrierError(what: string, cause: unknown): MuxError {
  * // later: server.unsubscribe() closes the server and its sessions
  * ```
  *
- * @throws MuxError ERR_MUX_INVALID_OPTION for a bad option (checked when called, not when subscribed).
+ * @throws MuxError ERR_MUX_INVALID_OPTION for a bad option, or a `role` (always `server`), when called.
  */
 export function listen(options: ListenOptions = {}): Observable<Session> {
+  if (options === null || typeof options !== 'object') throw new MuxError('ERR_MUX_INVALID_OPTION', 'listen: options must be an object');
+  refuseRole(options, 'listen', 'server');
   const { own, session: sessionOptions } = split(options);
   checkPort(own.port, false);
   checkCommon(own);
   if (own.onListening !== undefined && typeof own.onListening !== 'function') {
     throw new MuxError('ERR_MUX_INVALID_OPTION', 'option onListening: expected a function');
   }
+  const { emit } = sessionServer(own);
   const resolved = resolveOptions({ ...sessionOptions, role: 'server' });
   const port = own.port ?? 0;
   const host = own.host ?? '127.0.0.1';
@@ -99,7 +111,7 @@ export function listen(options: ListenOptions = {}): Observable<Session> {
       const session = createSession(socketCarrier(socket, { noDelay }), resolved);
       sessions.add(session);
       session.closed$.subscribe(() => sessions.delete(session));
-      subscriber.next(session);
+      subscriber.next(emit(session));
     });
     server.on('error', (e) => {
       if (!stopped) subscriber.error(carrierError(`listen on ${host}:${port} failed`, e));
@@ -138,9 +150,12 @@ export function listen(options: ListenOptions = {}): Observable<Session> {
  */
 export function connect(options: ConnectOptions): Observable<Session> {
   if (options === null || typeof options !== 'object') throw new MuxError('ERR_MUX_INVALID_OPTION', 'connect: options with a port are required');
+  refuseRole(options, 'connect', 'client');
   const { own, session: sessionOptions } = split(options);
   checkPort(own.port, true);
   checkCommon(own);
+  if (own.probe !== undefined && typeof own.probe !== 'boolean') throw new MuxError('ERR_MUX_INVALID_OPTION', 'option probe: expected a boolean');
+  const probe = own.probe ?? true;
   const resolved = resolveOptions({ ...sessionOptions, role: 'client' });
   const port = own.port!;
   const host = own.host ?? '127.0.0.1';
@@ -155,6 +170,7 @@ export function connect(options: ConnectOptions): Observable<Session> {
       const s = createSession(socketCarrier(socket, { noDelay }), resolved);
       session = s;
       s.closed$.subscribe(({ error }) => (error ? subscriber.error(error) : subscriber.complete()));
+      if (probe && !s.isClosed) s.ping().subscribe({ error: () => undefined });
       if (!s.isClosed) subscriber.next(s);
     });
     return () => {

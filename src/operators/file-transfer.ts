@@ -18,7 +18,7 @@
  */
 import { createHash } from 'node:crypto';
 import { open, rename, rm, stat } from 'node:fs/promises';
-import { basename } from 'node:path';
+import { basename, dirname } from 'node:path';
 import { asyncScheduler, Observable, type SchedulerLike } from 'rxjs';
 import type { Channel } from '../channel/types.js';
 import { MuxError, MuxErrorCodes, type MuxErrorCode } from '../errors.js';
@@ -69,10 +69,6 @@ function message(value: unknown): Uint8Array {
 
 function decodeError(text: string): MuxError {
   return new MuxError('ERR_MUX_DECODE', text);
-}
-
-function asError(e: unknown): Error {
-  return e instanceof Error ? e : new Error(String(e));
 }
 
 /** Pull reader over `channel.read()`: bytes at most n at a time, exact runs, and length-prefixed messages. */
@@ -138,6 +134,25 @@ function isCode(code: unknown): code is MuxErrorCode {
   return typeof code === 'string' && (Object.values(MuxErrorCodes) as string[]).includes(code);
 }
 
+/** File-system error codes that mean the path given is unusable (not a failing disk). */
+const BAD_PATH = new Set(['ENOENT', 'ENOTDIR', 'EISDIR', 'EACCES', 'EPERM', 'ENAMETOOLONG', 'ELOOP', 'EROFS']);
+
+/**
+ * A failure as the MuxError the transfer errors with: MuxErrors as they are; a file-system error on the path given
+ * becomes ERR_MUX_INVALID_ARGUMENT (e.g. a missing directory), any other one ERR_MUX_INTERNAL; `cause` keeps Node's error.
+ */
+function transferError(e: unknown, who: 'sendFile' | 'receiveFile', path: string): MuxError {
+  if (e instanceof MuxError) return e;
+  const code = (e as { code?: unknown } | null)?.code;
+  const message = (e as { message?: unknown } | null)?.message;
+  const detail = typeof message === 'string' ? message : String(e);
+  if (typeof code === 'string' && BAD_PATH.has(code)) {
+    const hint = code === 'ENOENT' ? (who === 'receiveFile' ? `: the directory ${dirname(path)} does not exist` : ': no such file') : '';
+    return new MuxError('ERR_MUX_INVALID_ARGUMENT', `${who}: cannot ${who === 'receiveFile' ? 'write' : 'read'} ${path}${hint} (${detail})`, { cause: e });
+  }
+  return new MuxError('ERR_MUX_INTERNAL', `${who}: file system error on ${path}: ${detail}`, { cause: e });
+}
+
 /**
  * Sends a file on a channel (format in this module's doc comment) and waits for the receiver's verdict.
  * Cold: subscribing starts it. Emits a {@link FileProgress} after each chunk is queued on the channel (each write is
@@ -198,8 +213,9 @@ export function sendFile(channel: Channel, path: string, options: SendFileOption
       },
       (e: unknown) => {
         if (stopped) return;
-        if (channel.state !== 'closed') channel.reset(0, `sender failed: ${asError(e).message}`.slice(0, 256));
-        subscriber.error(e);
+        const error = transferError(e, 'sendFile', path);
+        if (channel.state !== 'closed') channel.reset(0, `sender failed: ${error.message}`.slice(0, 256));
+        subscriber.error(error);
       },
     );
     return () => {
@@ -300,10 +316,11 @@ export function receiveFile(channel: Channel, path: string, options: ReceiveFile
       async (e: unknown) => {
         await cleanup();
         if (stopped) return;
-        if (!(e instanceof MuxError && e.code === 'ERR_MUX_CHECKSUM') && channel.state !== 'closed') {
-          channel.reset(0, `receiver failed: ${asError(e).message}`.slice(0, 256));
+        const error = transferError(e, 'receiveFile', part);
+        if (error.code !== 'ERR_MUX_CHECKSUM' && channel.state !== 'closed') {
+          channel.reset(0, `receiver failed: ${error.message}`.slice(0, 256));
         }
-        subscriber.error(e);
+        subscriber.error(error);
       },
     );
     return () => {

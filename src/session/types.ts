@@ -61,7 +61,7 @@ export interface SessionStats {
   /** Frames for unknown or closed channels, dropped as yamux does. */
   readonly droppedFrames: number;
   /**
-   * Answers not sent because the carrier was saturated with {@link CONTROL_BACKLOG} control frames already queued:
+   * Answers not sent because the carrier was saturated with 64 (CONTROL_BACKLOG) control frames already queued:
    * Ping(ACK)s to the peer's pings and RSTs refusing its opens (a peer that floods without reading gets no more).
    */
   readonly droppedControl: number;
