@@ -348,7 +348,7 @@ describe('open metadata over the limit', () => {
       const values: Record<string, Frame | Uint8Array> = { h: header(0, FrameType.Data, Flag.SYN, 1, META), p: piece, o: f.open(3, 'ok') };
       t.peer.feed(hot(`-h${'p'.repeat(200)}o`, values));
       hot('--x 49ms x 99ms x 49ms x').subscribe(() => buffered.push(t.session.stats().bufferedIn));
-      expectObservable(t.peer.written$).toBe('-r 200ms a', { r: f.reset(1, 0, 'metadata exceeds the limit'), a: f.accept(3) });
+      expectObservable(t.peer.written$).toBe('-r 200ms a', { r: f.reset(1, 0, `open metadata of ${META} bytes exceeds the acceptor's maxMetadata (16384 bytes)`), a: f.accept(3) });
     });
     expect(buffered).toEqual([0, 0, 0, 0]);
     expect(t.session.stats()).toMatchObject({ refusedOpens: 1, openChannels: 1, bufferedIn: 0, bytesIn: 12 + META + 14 });

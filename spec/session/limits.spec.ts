@@ -154,7 +154,7 @@ describe('metadata size limit (rxmux profile)', () => {
         else stats = session.stats();
       });
       expectObservable(peer.written$).toBe('-r--k', {
-        r: f.reset(1, 0, 'metadata exceeds the limit'),
+        r: f.reset(1, 0, "open metadata of 100 bytes exceeds the acceptor's maxMetadata (8 bytes)"),
         k: f.accept(3),
       });
     });

@@ -157,6 +157,15 @@ export class FairWriter {
     this.flush();
   }
 
+  /** Takes the control frames waiting (encoded back to back), for a last write past saturation; undefined when none. */
+  takeControlFrames(): Uint8Array | undefined {
+    if (this.controlFrames === 0) return undefined;
+    const bytes = this.control.slice(0, this.controlBytes);
+    this.controlBytes = 0;
+    this.controlFrames = 0;
+    return bytes;
+  }
+
   /** Stops for good: nothing more is written. */
   stop(): void {
     this.stopped = true;

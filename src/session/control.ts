@@ -36,11 +36,16 @@ export class Control {
     else this.writer.enqueueControl(type, flags, id, length);
   }
 
-  /** Stops the writer (what it still holds is dropped) and writes a GoAway straight to the carrier, past any saturation. */
+  /**
+   * Stops the writer and writes the control frames still waiting (RSTs, answers queued in this turn) and a GoAway
+   * straight to the carrier, past any saturation. Queued data is dropped.
+   */
   forceGoAway(code: number): void {
+    const pending = this.writer.takeControlFrames();
     this.writer.stop();
+    const goAway = encodeFrame({ type: 'go-away', streamId: 0, flags: 0, code });
     try {
-      this.carrier.write([encodeFrame({ type: 'go-away', streamId: 0, flags: 0, code })]);
+      this.carrier.write(pending ? [pending, goAway] : [goAway]);
     } catch {
       // The carrier may already be gone; the session ends either way.
     }

@@ -211,9 +211,15 @@ export class SessionImpl implements Session, ChannelHost {
     }
     const error =
       code === GoAwayCode.ProtocolError
-        ? new MuxError('ERR_MUX_PROTOCOL', 'peer ended the session reporting a protocol error (GoAway 1)', { wireCode: code, remote: true })
+        ? new MuxError('ERR_MUX_PROTOCOL', `peer ended the session reporting a protocol error (GoAway 1)${this.roleHint()}`, { wireCode: code, remote: true })
         : new MuxError('ERR_MUX_INTERNAL', `peer ended the session with GoAway ${code}`, { wireCode: code, remote: true });
     this.finish(error, 'end');
+  }
+
+  /** For a GoAway(1) that is the peer's first frame after our opens: the likely cause, said in the error. */
+  private roleHint(): string {
+    if (this.opens.openedLocal === 0 || this.inbound.framesIn > 1) return '';
+    return `; it was the peer's first answer to our opens: are both ends ${this.role}s?`;
   }
 
   // ---------------------------------------------------------------- ChannelHost
