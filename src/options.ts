@@ -1,6 +1,7 @@
 import { asyncScheduler, type SchedulerLike } from 'rxjs';
 import { MuxError } from './errors.js';
 import { INITIAL_WINDOW, MAX_U32 } from './frame/constants.js';
+import { badOption, boolOption, checkOptionsObject, intOption, oneOfOption, schedulerOption } from './util/validate.js';
 
 /** What a push-only source does when it outruns a channel's high-water mark. */
 export type OverflowStrategy = 'error' | 'dropping' | 'sliding';
@@ -112,33 +113,24 @@ export function checkWeight(value: unknown, name: string, code: 'ERR_MUX_INVALID
   return new MuxError(code, `${code === 'ERR_MUX_INVALID_OPTION' ? 'option ' : ''}${name}: expected a positive finite number, got ${String(value)}`);
 }
 
-function bad(name: string, why: string): MuxError {
-  return new MuxError('ERR_MUX_INVALID_OPTION', `option ${name}: ${why}`);
-}
-
 function int(name: string, value: unknown, min: number, max: number): void {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-    throw bad(name, `expected an integer from ${min} to ${max}, got ${String(value)}`);
-  }
+  intOption('', name, value, 0, min, max);
 }
 
 /** Fills defaults and validates. Throws MuxError ERR_MUX_INVALID_OPTION on a bad value. */
 export function resolveOptions(options: SessionOptions): ResolvedOptions {
-  if (options === null || typeof options !== 'object') throw bad('options', 'expected an object with a role');
+  checkOptionsObject('', options);
   const known = new Set([...Object.keys(DEFAULTS), 'role', 'scheduler', 'frameTimeout']);
-  for (const key of Object.keys(options)) if (!known.has(key)) throw bad(key, 'unknown option');
+  for (const key of Object.keys(options)) if (!known.has(key)) throw badOption('', key, 'a known option (this one is unknown)');
   const given = stripUndefined(options);
   const o: ResolvedOptions = { ...DEFAULTS, scheduler: asyncScheduler, ...given } as ResolvedOptions;
   if (given.frameTimeout === undefined) o.frameTimeout = o.keepAliveTimeout;
-  if (o.role !== 'client' && o.role !== 'server') throw bad('role', `expected 'client' or 'server', got ${String(o.role)}`);
-  if (o.profile !== 'rxmux' && o.profile !== 'yamux') throw bad('profile', `expected 'rxmux' or 'yamux', got ${String(o.profile)}`);
-  if (o.overflow !== 'error' && o.overflow !== 'dropping' && o.overflow !== 'sliding') {
-    throw bad('overflow', `expected 'error', 'dropping' or 'sliding', got ${String(o.overflow)}`);
-  }
-  if (typeof o.keepAlive !== 'boolean') throw bad('keepAlive', 'expected a boolean');
-  if (!o.scheduler || typeof o.scheduler.schedule !== 'function' || typeof o.scheduler.now !== 'function') {
-    throw bad('scheduler', 'expected an RxJS SchedulerLike');
-  }
+  if (o.role === undefined) throw badOption('', 'role', "'client' or 'server' (required)");
+  oneOfOption('', 'role', o.role, ['client', 'server'], 'client');
+  oneOfOption('', 'profile', o.profile, ['rxmux', 'yamux'], 'rxmux');
+  oneOfOption('', 'overflow', o.overflow, ['error', 'dropping', 'sliding'], 'error');
+  boolOption('', 'keepAlive', o.keepAlive, true);
+  schedulerOption('', o.scheduler, asyncScheduler);
   int('receiveWindow', o.receiveWindow, INITIAL_WINDOW, MAX_U32);
   int('maxReceiveWindow', o.maxReceiveWindow, o.receiveWindow, MAX_U32);
   int('receiveBudget', o.receiveBudget, 1, Number.MAX_SAFE_INTEGER);

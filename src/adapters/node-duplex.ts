@@ -1,7 +1,7 @@
 import { Duplex } from 'node:stream';
 import type { Subscription } from 'rxjs';
 import type { Channel } from '../channel/types.js';
-import { MuxError } from '../errors.js';
+import { boolOption, checkOptionsObject, intOption } from '../util/validate.js';
 
 /** Options of {@link toDuplex}. */
 export interface ToDuplexOptions {
@@ -47,15 +47,9 @@ export interface ToDuplexOptions {
  * ```
  */
 export function toDuplex(channel: Channel, options: ToDuplexOptions = {}): Duplex {
-  for (const name of ['readableHighWaterMark', 'writableHighWaterMark'] as const) {
-    const v = options[name];
-    if (v !== undefined && (typeof v !== 'number' || !Number.isInteger(v) || v < 0)) {
-      throw new MuxError('ERR_MUX_INVALID_OPTION', `toDuplex: option ${name} must be an integer >= 0, got ${String(v)}`);
-    }
-  }
-  if (options.allowHalfOpen !== undefined && typeof options.allowHalfOpen !== 'boolean') {
-    throw new MuxError('ERR_MUX_INVALID_OPTION', 'toDuplex: option allowHalfOpen must be a boolean');
-  }
+  checkOptionsObject('toDuplex', options);
+  for (const name of ['readableHighWaterMark', 'writableHighWaterMark'] as const) intOption('toDuplex', name, options[name], 0, 0);
+  boolOption('toDuplex', 'allowHalfOpen', options.allowHalfOpen, undefined);
   return new ChannelDuplex(channel, options);
 }
 

@@ -1,5 +1,5 @@
 import type { Channel } from '../channel/types.js';
-import { MuxError } from '../errors.js';
+import { checkOptionsObject, intOption } from '../util/validate.js';
 
 /** Options of {@link toWebStreams}. */
 export interface WebStreamsOptions {
@@ -48,10 +48,8 @@ export interface ChannelWebStreams {
  * ```
  */
 export function toWebStreams(channel: Channel, options: WebStreamsOptions = {}): ChannelWebStreams {
-  const hwm = options.writableHighWaterMark ?? 16 * 1024;
-  if (typeof hwm !== 'number' || !Number.isInteger(hwm) || hwm < 0) {
-    throw new MuxError('ERR_MUX_INVALID_OPTION', `toWebStreams: option writableHighWaterMark must be an integer >= 0, got ${String(hwm)}`);
-  }
+  checkOptionsObject('toWebStreams', options);
+  const hwm = intOption('toWebStreams', 'writableHighWaterMark', options.writableHighWaterMark, 16 * 1024, 0);
   const readable = new ReadableStream<Uint8Array<ArrayBuffer>>(
     {
       async pull(controller) {

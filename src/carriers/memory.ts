@@ -1,6 +1,7 @@
 import { asyncScheduler, Observable, Subject, type SchedulerLike, type Subscriber, type Subscription } from 'rxjs';
 import type { Carrier } from '../carrier.js';
 import { MuxError, MuxErrorCodes } from '../errors.js';
+import { badOption, checkOptionsObject } from '../util/validate.js';
 
 /**
  * Picks the size of the next delivered piece.
@@ -157,52 +158,48 @@ interface ResolvedOptions {
   readonly cut: ((remaining: number, rng: () => number) => number) | undefined;
 }
 
-function invalid(name: string, message: string): MuxError {
-  return new MuxError(MuxErrorCodes.INVALID_OPTION, `memoryPair: option "${name}" ${message}`);
-}
-
 function isPositiveInteger(n: unknown): n is number {
   return typeof n === 'number' && Number.isInteger(n) && n >= 1;
 }
 
 function resolveOptions(options: MemoryPairOptions): ResolvedOptions {
   if (options === null || typeof options !== 'object') {
-    throw new MuxError(MuxErrorCodes.INVALID_OPTION, 'memoryPair: options must be an object');
+    checkOptionsObject('memoryPair', options);
   }
   const scheduler = options.scheduler ?? asyncScheduler;
   if (typeof scheduler !== 'object' || typeof scheduler.schedule !== 'function' || typeof scheduler.now !== 'function') {
-    throw invalid('scheduler', 'must be an RxJS SchedulerLike');
+    throw badOption('memoryPair', 'scheduler', 'an RxJS SchedulerLike');
   }
   const latency = options.latency ?? 0;
   if (typeof latency !== 'number' || !Number.isFinite(latency) || latency < 0) {
-    throw invalid('latency', `must be a finite number of milliseconds >= 0, got ${String(latency)}`);
+    throw badOption('memoryPair', 'latency', 'a finite number of milliseconds >= 0', latency);
   }
   const capacity = options.capacity ?? Infinity;
   if (typeof capacity !== 'number' || Number.isNaN(capacity) || capacity < 1) {
-    throw invalid('capacity', `must be a number of bytes >= 1 (or Infinity), got ${String(capacity)}`);
+    throw badOption('memoryPair', 'capacity', 'a number of bytes >= 1 (or Infinity)', capacity);
   }
   const seed = options.seed ?? 1;
   if (typeof seed !== 'number' || !Number.isInteger(seed)) {
-    throw invalid('seed', `must be an integer, got ${String(seed)}`);
+    throw badOption('memoryPair', 'seed', 'an integer', seed);
   }
   let cut: ResolvedOptions['cut'];
   const cs = options.chunkSize;
   if (cs === undefined) {
     cut = undefined;
   } else if (typeof cs === 'number') {
-    if (!isPositiveInteger(cs)) throw invalid('chunkSize', `must be an integer number of bytes >= 1, got ${cs}`);
+    if (!isPositiveInteger(cs)) throw badOption('memoryPair', 'chunkSize', 'an integer number of bytes >= 1', cs);
     cut = () => cs;
   } else if (typeof cs === 'function') {
     cut = cs;
   } else if (typeof cs === 'object' && cs !== null) {
     const { min, max } = cs;
     if (!isPositiveInteger(min) || !isPositiveInteger(max) || max < min) {
-      throw invalid('chunkSize', `{ min, max } must be integers with 1 <= min <= max, got { min: ${String(min)}, max: ${String(max)} }`);
+      throw badOption('memoryPair', 'chunkSize', '{ min, max } integers with 1 <= min <= max', `{ min: ${String(min)}, max: ${String(max)} }`);
     }
     const span = max - min + 1;
     cut = (_remaining, rng) => min + Math.floor(rng() * span);
   } else {
-    throw invalid('chunkSize', 'must be a number, { min, max } or a function');
+    throw badOption('memoryPair', 'chunkSize', 'a number, { min, max } or a function', typeof cs);
   }
   return {
     scheduler,

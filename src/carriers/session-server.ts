@@ -5,6 +5,7 @@
 import { catchError, defer, EMPTY, type Observable } from 'rxjs';
 import { MuxError } from '../errors.js';
 import type { IncomingChannel, Session } from '../session/types.js';
+import { fnOption, oneOfOption } from '../util/validate.js';
 
 /** How a server of sessions treats a connection that fails. */
 export interface SessionServerOptions {
@@ -40,13 +41,8 @@ export function absorbingSession(session: Session): Session {
 /** Checks the options of a server of sessions; returns how to hand each new session over. */
 export function sessionServer(options: SessionServerOptions): { emit: (session: Session) => Session } {
   const { sessionErrors, onSessionError } = options;
-  if (onSessionError !== undefined && typeof onSessionError !== 'function') {
-    throw new MuxError('ERR_MUX_INVALID_OPTION', 'option onSessionError: expected a function');
-  }
-  if (sessionErrors !== undefined && sessionErrors !== 'absorb' && sessionErrors !== 'propagate') {
-    throw new MuxError('ERR_MUX_INVALID_OPTION', `option sessionErrors: expected 'absorb' or 'propagate', got ${String(sessionErrors)}`);
-  }
-  const absorb = (sessionErrors ?? 'absorb') === 'absorb';
+  fnOption('', 'onSessionError', onSessionError);
+  const absorb = oneOfOption('', 'sessionErrors', sessionErrors, ['absorb', 'propagate'], 'absorb') === 'absorb';
   return {
     emit: (session) => {
       session.closed$.subscribe(({ error }) => {

@@ -1,6 +1,7 @@
 import { asyncScheduler, Observable, Subject, type SchedulerAction, type SchedulerLike, type Subscriber, type Subscription } from 'rxjs';
 import type { Carrier } from '../carrier.js';
 import { MuxError, MuxErrorCodes } from '../errors.js';
+import { checkOptionsObject, intOption, oneOfOption, schedulerOption } from '../util/validate.js';
 
 /**
  * What {@link websocketCarrier} needs from a WebSocket: the browser `WebSocket` and the `ws` package's `WebSocket`
@@ -101,28 +102,15 @@ export function websocketCarrier(ws: WebSocketLike, options: WebSocketCarrierOpt
   ) {
     throw new MuxError(MuxErrorCodes.INVALID_ARGUMENT, 'websocketCarrier: expected a WebSocket (browser WebSocket or the ws package)');
   }
-  if (options === null || typeof options !== 'object') throw new MuxError(MuxErrorCodes.INVALID_OPTION, 'websocketCarrier: options must be an object');
-  const highWaterMark = positiveInt('highWaterMark', options.highWaterMark, 1024 * 1024);
-  const pollInterval = positiveInt('pollInterval', options.pollInterval, 10);
-  const scheduler = options.scheduler ?? asyncScheduler;
-  if (typeof scheduler.schedule !== 'function' || typeof scheduler.now !== 'function') {
-    throw new MuxError(MuxErrorCodes.INVALID_OPTION, 'websocketCarrier: option "scheduler" must be an RxJS SchedulerLike');
-  }
-  const mode = options.drain ?? 'auto';
-  if (mode !== 'auto' && mode !== 'poll' && mode !== 'send-callback') {
-    throw new MuxError(MuxErrorCodes.INVALID_OPTION, `websocketCarrier: option "drain" must be 'auto', 'poll' or 'send-callback', got ${String(mode)}`);
-  }
+  checkOptionsObject('websocketCarrier', options);
+  const highWaterMark = intOption('websocketCarrier', 'highWaterMark', options.highWaterMark, 1024 * 1024, 1);
+  const pollInterval = intOption('websocketCarrier', 'pollInterval', options.pollInterval, 10, 1);
+  const scheduler = schedulerOption('websocketCarrier', options.scheduler, asyncScheduler);
+  const mode = oneOfOption('websocketCarrier', 'drain', options.drain, ['auto', 'poll', 'send-callback'], 'auto');
   const callbacks = mode === 'send-callback' || (mode === 'auto' && typeof ws.terminate === 'function');
   return new WebSocketCarrier(ws, highWaterMark, pollInterval, scheduler, callbacks);
 }
 
-function positiveInt(name: string, value: number | undefined, fallback: number): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
-    throw new MuxError(MuxErrorCodes.INVALID_OPTION, `websocketCarrier: option "${name}" must be an integer >= 1, got ${String(value)}`);
-  }
-  return value;
-}
 
 function join(chunks: readonly Uint8Array[]): Uint8Array {
   let n = 0;
@@ -250,7 +238,7 @@ class WebSocketCarrier implements Carrier {
     this.pending = [];
     this.stopPolling();
     const ws = this.ws;
-    if (this.terminal && ws.readyState > 2) return;
+    if (this.terminal && ws.readyState > OPEN) return;
     try {
       if (typeof ws.terminate === 'function') ws.terminate();
       else if (error === undefined) ws.close(NORMAL);

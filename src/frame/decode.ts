@@ -2,6 +2,8 @@ import { Observable, takeUntil, type OperatorFunction } from 'rxjs';
 import { MuxError } from '../errors.js';
 import { FrameType, HEADER_LENGTH, PROTOCOL_VERSION } from './constants.js';
 import type { Frame, FrameHeader } from './frame.js';
+import { writeHeader } from './encode.js';
+import { readU32 } from '../util/bytes.js';
 
 /** What a header check may answer: accept the frame, skip its payload unread, or fail with an error. */
 export type HeaderVerdict = undefined | 'skip' | MuxError;
@@ -65,12 +67,8 @@ function versionError(b: Uint8Array, first: boolean): MuxError {
 
 function headerBytes(version: number, type: number, flags: number, streamId: number, length: number): Uint8Array {
   const b = new Uint8Array(HEADER_LENGTH);
-  const view = new DataView(b.buffer);
+  writeHeader(b, 0, type, flags, streamId, length);
   b[0] = version;
-  b[1] = type;
-  view.setUint16(2, flags);
-  view.setUint32(4, streamId);
-  view.setUint32(8, length);
   return b;
 }
 
@@ -232,8 +230,8 @@ export class FrameReader {
     const version = b[o]!;
     const type = b[o + 1]!;
     const flags = (b[o + 2]! << 8) | b[o + 3]!;
-    const streamId = ((b[o + 4]! << 24) | (b[o + 5]! << 16) | (b[o + 6]! << 8) | b[o + 7]!) >>> 0;
-    const length = ((b[o + 8]! << 24) | (b[o + 9]! << 16) | (b[o + 10]! << 8) | b[o + 11]!) >>> 0;
+    const streamId = readU32(b, o + 4);
+    const length = readU32(b, o + 8);
     const error = checkFields(version, type, streamId, length, this.maxFrameSize, flags, !this.sawHeader);
     this.sawHeader = true;
     if (error) this.fail(error);
@@ -304,8 +302,8 @@ export function readHeader(b: Uint8Array, offset: number): FrameHeader {
     version: b[offset]!,
     type: b[offset + 1]!,
     flags: (b[offset + 2]! << 8) | b[offset + 3]!,
-    streamId: ((b[offset + 4]! << 24) | (b[offset + 5]! << 16) | (b[offset + 6]! << 8) | b[offset + 7]!) >>> 0,
-    length: ((b[offset + 8]! << 24) | (b[offset + 9]! << 16) | (b[offset + 10]! << 8) | b[offset + 11]!) >>> 0,
+    streamId: readU32(b, offset + 4),
+    length: readU32(b, offset + 8),
   };
 }
 

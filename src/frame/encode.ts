@@ -1,4 +1,5 @@
 import { FrameType, HEADER_LENGTH, MAX_U32, PROTOCOL_VERSION } from './constants.js';
+import { writeU32 } from '../util/bytes.js';
 import type { Frame } from './frame.js';
 
 /** Writes a 12-byte header into `target` at `offset`. Pure; no allocation. */
@@ -14,14 +15,8 @@ export function writeHeader(
   target[offset + 1] = type;
   target[offset + 2] = (flags >>> 8) & 0xff;
   target[offset + 3] = flags & 0xff;
-  target[offset + 4] = streamId >>> 24;
-  target[offset + 5] = (streamId >>> 16) & 0xff;
-  target[offset + 6] = (streamId >>> 8) & 0xff;
-  target[offset + 7] = streamId & 0xff;
-  target[offset + 8] = length >>> 24;
-  target[offset + 9] = (length >>> 16) & 0xff;
-  target[offset + 10] = (length >>> 8) & 0xff;
-  target[offset + 11] = length & 0xff;
+  writeU32(target, offset + 4, streamId);
+  writeU32(target, offset + 8, length);
 }
 
 /** The wire type byte and length field of a frame. */

@@ -1,4 +1,4 @@
-import { toBytes, utf8 } from '../util/bytes.js';
+import { readU32, toBytes, utf8, writeU32 } from '../util/bytes.js';
 
 /**
  * The rxmux profile's reset/reject payload (carried by a Data|RST frame): a u32 big-endian code, then the
@@ -12,10 +12,7 @@ import { toBytes, utf8 } from '../util/bytes.js';
 export function encodeReason(code: number, reason: Uint8Array | string): Uint8Array {
   const text = toBytes(reason);
   const out = new Uint8Array(4 + text.byteLength);
-  out[0] = code >>> 24;
-  out[1] = (code >>> 16) & 0xff;
-  out[2] = (code >>> 8) & 0xff;
-  out[3] = code & 0xff;
+  writeU32(out, 0, code);
   out.set(text, 4);
   return out;
 }
@@ -23,6 +20,6 @@ export function encodeReason(code: number, reason: Uint8Array | string): Uint8Ar
 /** Reads a reset/reject payload; a payload shorter than 4 bytes is code 0 with no reason. */
 export function parseReason(payload: Uint8Array): { code: number; reason: string | undefined } {
   if (payload.byteLength < 4) return { code: 0, reason: undefined };
-  const code = ((payload[0]! << 24) | (payload[1]! << 16) | (payload[2]! << 8) | payload[3]!) >>> 0;
+  const code = readU32(payload, 0);
   return { code, reason: payload.byteLength > 4 ? utf8(payload.subarray(4)) : undefined };
 }

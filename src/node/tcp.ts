@@ -6,6 +6,7 @@ import { refuseRole, sessionServer, SESSION_SERVER_KEYS, type SessionServerOptio
 import { createSession } from '../session/multiplex.js';
 import type { Session } from '../session/types.js';
 import { resolveOptions, type SessionOptions } from '../options.js';
+import { badOption, boolOption, checkOptionsObject, fnOption, intOption } from '../util/validate.js';
 
 /** Session options without the role (the helper sets it). */
 export type TcpSessionOptions = Omit<SessionOptions, 'role'>;
@@ -49,14 +50,13 @@ function split<T extends object>(options: T): { own: Partial<T>; session: TcpSes
 
 function checkPort(port: unknown, required: boolean): void {
   if (port === undefined && !required) return;
-  if (typeof port !== 'number' || !Number.isInteger(port) || port < 0 || port > 65535) {
-    throw new MuxError('ERR_MUX_INVALID_OPTION', `option port: expected an integer from 0 to 65535, got ${String(port)}`);
-  }
+  if (port === undefined) throw badOption('', 'port', 'an integer from 0 to 65535 (required)');
+  intOption('', 'port', port, 0, 0, 65535);
 }
 
 function checkCommon(own: { host?: unknown; noDelay?: unknown }): void {
-  if (own.host !== undefined && typeof own.host !== 'string') throw new MuxError('ERR_MUX_INVALID_OPTION', 'option host: expected a string');
-  if (own.noDelay !== undefined && typeof own.noDelay !== 'boolean') throw new MuxError('ERR_MUX_INVALID_OPTION', 'option noDelay: expected a boolean');
+  if (own.host !== undefined && typeof own.host !== 'string') throw badOption('', 'host', 'a string', typeof own.host);
+  boolOption('', 'noDelay', own.noDelay, undefined);
 }
 
 function carrierError(what: string, cause: unknown): MuxError {
@@ -87,14 +87,12 @@ function carrierError(what: string, cause: unknown): MuxError {
  * @throws MuxError ERR_MUX_INVALID_OPTION for a bad option, or a `role` (always `server`), when called.
  */
 export function listen(options: ListenOptions = {}): Observable<Session> {
-  if (options === null || typeof options !== 'object') throw new MuxError('ERR_MUX_INVALID_OPTION', 'listen: options must be an object');
+  checkOptionsObject('listen', options);
   refuseRole(options, 'listen', 'server');
   const { own, session: sessionOptions } = split(options);
   checkPort(own.port, false);
   checkCommon(own);
-  if (own.onListening !== undefined && typeof own.onListening !== 'function') {
-    throw new MuxError('ERR_MUX_INVALID_OPTION', 'option onListening: expected a function');
-  }
+  fnOption('listen', 'onListening', own.onListening);
   const { emit } = sessionServer(own);
   const resolved = resolveOptions({ ...sessionOptions, role: 'server' });
   const port = own.port ?? 0;
@@ -154,7 +152,7 @@ export function connect(options: ConnectOptions): Observable<Session> {
   const { own, session: sessionOptions } = split(options);
   checkPort(own.port, true);
   checkCommon(own);
-  if (own.probe !== undefined && typeof own.probe !== 'boolean') throw new MuxError('ERR_MUX_INVALID_OPTION', 'option probe: expected a boolean');
+  boolOption('', 'probe', own.probe, undefined);
   const probe = own.probe ?? true;
   const resolved = resolveOptions({ ...sessionOptions, role: 'client' });
   const port = own.port!;

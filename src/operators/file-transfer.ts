@@ -22,7 +22,8 @@ import { basename, dirname } from 'node:path';
 import { asyncScheduler, Observable, type SchedulerLike } from 'rxjs';
 import type { Channel } from '../channel/types.js';
 import { MuxError, MuxErrorCodes, type MuxErrorCode } from '../errors.js';
-import { sizeOption } from './length-prefixed.js';
+import { lengthPrefixed, sizeOption } from './length-prefixed.js';
+import { readU32 } from '../util/bytes.js';
 
 /** Progress of a file transfer. */
 export interface FileProgress {
@@ -59,12 +60,11 @@ export interface ReceiveFileOptions {
 const encoder = new TextEncoder();
 const decoder = new TextDecoder('utf-8', { fatal: true });
 
+/** The length-prefixed framing of {@link lengthPrefixed}, for the JSON header and trailer. */
+const framing = lengthPrefixed();
+
 function message(value: unknown): Uint8Array {
-  const body = encoder.encode(JSON.stringify(value));
-  const out = new Uint8Array(4 + body.byteLength);
-  new DataView(out.buffer).setUint32(0, body.byteLength);
-  out.set(body, 4);
-  return out;
+  return framing.frame(encoder.encode(JSON.stringify(value)));
 }
 
 function decodeError(text: string): MuxError {
@@ -111,7 +111,7 @@ class ChannelReader {
     const prefix = new Uint8Array(4);
     prefix.set(first);
     if (first.byteLength < 4) prefix.set(await this.exactly(4 - first.byteLength, what), first.byteLength);
-    const length = new DataView(prefix.buffer).getUint32(0);
+    const length = readU32(prefix, 0);
     if (length > max) throw new MuxError('ERR_MUX_LIMIT', `file transfer: ${what} of ${length} bytes exceeds the ${max}-byte limit`);
     const body = await this.exactly(length, what);
     let value: unknown;

@@ -1,5 +1,7 @@
 import { Observable, type OperatorFunction } from 'rxjs';
 import { MuxError } from '../errors.js';
+import { readU32, writeU32 } from '../util/bytes.js';
+import { intOption } from '../util/validate.js';
 
 /** Options of {@link lengthPrefixed}. */
 export interface LengthPrefixedOptions {
@@ -29,11 +31,7 @@ const EMPTY = new Uint8Array(0);
 
 /** Validates a size option: an integer from `min` to `max`. */
 export function sizeOption(name: string, value: number | undefined, fallback: number, min = 0, max = MAX_U32): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-    throw new MuxError('ERR_MUX_INVALID_OPTION', `option ${name}: expected an integer from ${min} to ${max}, got ${String(value)}`);
-  }
-  return value;
+  return intOption('', name, value, fallback, min, max);
 }
 
 /**
@@ -62,10 +60,7 @@ export function lengthPrefixed(options: LengthPrefixedOptions = {}): LengthPrefi
     const n = message.byteLength;
     if (n > max) throw new MuxError('ERR_MUX_LIMIT', `lengthPrefixed: message of ${n} bytes exceeds maxMessageSize (${max})`);
     const out = new Uint8Array(4 + n);
-    out[0] = n >>> 24;
-    out[1] = (n >>> 16) & 0xff;
-    out[2] = (n >>> 8) & 0xff;
-    out[3] = n & 0xff;
+    writeU32(out, 0, n);
     out.set(message, 4);
     return out;
   };
@@ -145,7 +140,7 @@ export class MessageDecoder {
       if (this.body === undefined) {
         let length: number;
         if (this.headerFill === 0 && end - at >= 4) {
-          length = ((chunk[at]! << 24) | (chunk[at + 1]! << 16) | (chunk[at + 2]! << 8) | chunk[at + 3]!) >>> 0;
+          length = readU32(chunk, at);
           at += 4;
         } else {
           const take = Math.min(4 - this.headerFill, end - at);
@@ -154,7 +149,7 @@ export class MessageDecoder {
           at += take;
           if (this.headerFill < 4) return;
           const h = this.header;
-          length = ((h[0]! << 24) | (h[1]! << 16) | (h[2]! << 8) | h[3]!) >>> 0;
+          length = readU32(h, 0);
           this.headerFill = 0;
         }
         if (length > this.max) {

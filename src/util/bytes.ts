@@ -10,6 +10,19 @@ export function toBytes(data: unknown): Uint8Array {
   throw new MuxError('ERR_MUX_INVALID_ARGUMENT', `expected a Uint8Array or a string, got ${data === null ? 'null' : typeof data}`);
 }
 
+/** Writes `value` as a big-endian u32 at `at` (the byte order of every number on the wire). */
+export function writeU32(b: Uint8Array, at: number, value: number): void {
+  b[at] = value >>> 24;
+  b[at + 1] = (value >>> 16) & 0xff;
+  b[at + 2] = (value >>> 8) & 0xff;
+  b[at + 3] = value & 0xff;
+}
+
+/** Reads a big-endian u32 at `at`. */
+export function readU32(b: Uint8Array, at: number): number {
+  return ((b[at]! << 24) | (b[at + 1]! << 16) | (b[at + 2]! << 8) | b[at + 3]!) >>> 0;
+}
+
 /** UTF-8 text of bytes. */
 export function utf8(bytes: Uint8Array): string {
   return decoder.decode(bytes);
