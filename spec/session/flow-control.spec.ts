@@ -99,7 +99,7 @@ describe('flow control: the peer window holds the sender', () => {
     // Later: the peer grants 16 KiB. Exactly 16 KiB more goes out and the queue drops under the high-water mark.
     const before = peer.written.length;
     testScheduler().run(({ hot, expectObservable }) => {
-      hot('---c', { c: f.credit(1, FRAME) }).subscribe((c) => peer.send(c));
+      at(hot, 3, () => peer.send(f.credit(1, FRAME)));
       at(hot, 2, () => expect(resolved).toBe(false));
       expectFrames(expectObservable, after(peer, before), [[3, [f.data(1, payload.subarray(WINDOW, WINDOW + FRAME))]]]);
     });
@@ -656,7 +656,7 @@ describe('flow control: session-wide receive budget', () => {
       });
       at(hot, 8, () => channels.get(3)!.incoming$.subscribe());
       // Every frame: buffered bytes stay within what the windows allow.
-      hot('x'.repeat(12)).subscribe(() => {
+      at(hot, Array.from({ length: 12 }, (_, i) => i), () => {
         const chans = [...channels.values()];
         const windows = chans.reduce((n, ch) => n + ch.stats().receiveWindow, 0);
         expect(session.stats().bufferedIn).toBeLessThanOrEqual(windows);
@@ -696,6 +696,47 @@ describe('flow control: push-only sources and closed writes', () => {
     });
     expect(seen.send).toMatchObject({ code: 'ERR_MUX_OVERFLOW' });
     expect(seen.end?.error).toMatchObject({ code: 'ERR_MUX_RESET', reason: 'overflow' });
+  });
+
+  it('unsubscribing send() at 5 unsubscribes a hot source (window 2..5) and resets the channel: data at 3, RST at 5, nothing after', () => {
+    const seen: { end?: ChannelEnd; sendEvents: string[] } = { sendEvents: [] };
+    testScheduler().run(({ hot, expectObservable, expectSubscriptions }) => {
+      const { peer, channels } = serverWithPeerChannels(hot);
+      const source = hot('  ---a--b--c|', { a: 'one', b: 'two', c: 'three' });
+      const sendSub = '     --^--!';
+      let sub: { unsubscribe(): void } | undefined;
+      at(hot, 2, () => {
+        const ch = channels.get(1)!;
+        ch.closed$.subscribe((e) => (seen.end = e));
+        sub = ch.send(source).subscribe({ error: () => seen.sendEvents.push('error'), complete: () => seen.sendEvents.push('complete') });
+      });
+      at(hot, 5, () => sub!.unsubscribe());
+      expectSubscriptions(source.subscriptions).toBe(sendSub);
+      expectFrames(expectObservable, peer.written$, [
+        [1, [f.accept(1)]],
+        [3, [f.data(1, 'one')]],
+        [5, [f.reset(1, 0, 'send cancelled')]],
+      ]);
+    });
+    expect(seen.sendEvents).toEqual([]);
+    expect(seen.end?.error).toMatchObject({ code: 'ERR_MUX_RESET', reason: 'send cancelled', remote: false });
+  });
+
+  it('a cold source passed to send() is subscribed when send() is and unsubscribed with it: window 2..4, RST at 4', () => {
+    testScheduler().run(({ hot, cold, expectObservable, expectSubscriptions }) => {
+      const { peer, channels } = serverWithPeerChannels(hot);
+      const source = cold('   -a----b|', { a: 'one', b: 'two' });
+      const sendSub = '     --^-!';
+      let sub: { unsubscribe(): void } | undefined;
+      at(hot, 2, () => (sub = channels.get(1)!.send(source).subscribe({ error: () => undefined })));
+      at(hot, 4, () => sub!.unsubscribe());
+      expectSubscriptions(source.subscriptions).toBe(sendSub);
+      expectFrames(expectObservable, peer.written$, [
+        [1, [f.accept(1)]],
+        [3, [f.data(1, 'one')]],
+        [4, [f.reset(1, 0, 'send cancelled')]],
+      ]);
+    });
   });
 
   it.each([

@@ -1,3 +1,4 @@
+import { takeUntil } from 'rxjs';
 import { createSession, MuxError, utf8, type Channel, type Frame, type IncomingChannel, type Session, type SessionEnd } from '../../src/index.js';
 import { f, memoryPair, virtualPeer, type VirtualPeer } from '../../src/testing.js';
 import { at, testScheduler } from '../support/marbles.js';
@@ -412,6 +413,43 @@ describe('cancelling a pending open', () => {
       expect(checks[0]).toMatchObject({ openChannels: 0, droppedFrames: 0 });
       expect(checks[1]).toMatchObject({ openChannels: 0, droppedFrames: 1, bufferedIn: 0 });
       expect(closed).toBe(false);
+    });
+
+    it('open() subscribed at 0 and unsubscribed at 2, before the ACK at 4: the subscription window, then SYN at 0 and RST at 2', () => {
+      const w = wire[profile];
+      testScheduler().run(({ hot, expectObservable }) => {
+        const peer = virtualPeer();
+        const session = createSession(peer.carrier, { role: 'client', profile, keepAlive: false, openTimeout: 0 });
+        const openSub = '  ^-!';
+        const opened = '   ---';
+        const written = '  o-r';
+        const ack = hot('  ----a', { a: profile === 'rxmux' ? f.accept(1, 'late reply') : f.ack(1, 4096) });
+        peer.feed(ack);
+        expectObservable(session.open({ waitForAccept: true }), openSub).toBe(opened);
+        expectObservable(peer.written$).toBe(written, {
+          o: w.open(1),
+          r: profile === 'rxmux' ? f.reset(1, 0, 'open cancelled') : f.rst(1),
+        });
+      });
+    });
+
+    it('open() cut by takeUntil at 2: the notifier is subscribed 0..2 like the open, which completes empty, and the RST goes at 2', () => {
+      const w = wire[profile];
+      testScheduler().run(({ hot, expectObservable, expectSubscriptions }) => {
+        const peer = virtualPeer();
+        const session = createSession(peer.carrier, { role: 'client', profile, keepAlive: false, openTimeout: 0 });
+        const cancel = hot('  --x');
+        const cancelSub = '   ^-!';
+        const opened = '      --|';
+        const written = '     o-r';
+        peer.feed(hot('       ----a', { a: profile === 'rxmux' ? f.accept(1, 'late reply') : f.ack(1, 4096) }));
+        expectObservable(session.open({ waitForAccept: true }).pipe(takeUntil(cancel))).toBe(opened);
+        expectSubscriptions(cancel.subscriptions).toBe(cancelSub);
+        expectObservable(peer.written$).toBe(written, {
+          o: w.open(1),
+          r: profile === 'rxmux' ? f.reset(1, 0, 'open cancelled') : f.rst(1),
+        });
+      });
     });
   });
 });
