@@ -13,7 +13,7 @@ export type Hot = TestScheduler['createHotObservable'];
 /**
  * Runs `fn` at virtual frame `t` (or at each of the frames `t`, in order) inside `TestScheduler.run`.
  * It is a hot marble with one event per frame, so at equal frames it runs in the order it was called relative to
- * other hot observables, exactly as a hand-written `hot('--x').subscribe(fn)` would.
+ * other hot observables, exactly as a hand-written timer marble subscribed with `fn` would.
  */
 export function at(hot: Hot, t: number | readonly number[], fn: () => void): void {
   const times = typeof t === 'number' ? [t] : t;
