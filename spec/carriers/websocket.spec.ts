@@ -9,7 +9,7 @@ import { firstValueFrom, lastValueFrom, Observable, toArray } from 'rxjs';
 import WebSocket, { WebSocketServer } from 'ws';
 import { createSession, type Carrier, type Channel, type Session } from '../../src/index.js';
 import { websocketCarrier, type WebSocketCarrierOptions, type WebSocketLike } from '../../src/web.js';
-import { testScheduler } from '../support/marbles.js';
+import { at, testScheduler } from '../support/marbles.js';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -103,9 +103,10 @@ describe('websocketCarrier (scripted socket)', () => {
       const results: boolean[] = [];
       results.push(carrier.write([new Uint8Array(60)])); // 60 buffered
       results.push(carrier.write([new Uint8Array(60)])); // 120 > 100: saturated, polls at 10, 20, 30, 40 ms
-      hot('25ms a 9ms b', { a: 60, b: 50 }).subscribe((amount) => (ws.bufferedAmount = amount));
+      at(hot, 25, () => (ws.bufferedAmount = 60));
+      at(hot, 35, () => (ws.bufferedAmount = 50));
       expectObservable(carrier.drain$).toBe('40ms d', { d: undefined });
-      hot('41ms x').subscribe(() => expect(results).toEqual([true, false]));
+      at(hot, 41, () => expect(results).toEqual([true, false]));
     });
   });
 
@@ -136,12 +137,12 @@ describe('websocketCarrier (scripted socket)', () => {
       const carrier = websocketCarrier(ws, { highWaterMark: 10, pollInterval: 10 });
       const results = [carrier.write([Uint8Array.of(1)]), carrier.write([new Uint8Array(10).fill(2)])]; // 11 queued > 10
       const sentAt: number[][] = [];
-      hot('1ms s', { s: 0 }).subscribe(() => sentAt.push(ws.sent.map((m) => m.byteLength)));
-      hot('5ms o', { o: 0 }).subscribe(() => ws.fire('open')); // sends 11 bytes: bufferedAmount 11 > 5, polls at 15, 25...
-      hot('6ms s', { s: 0 }).subscribe(() => sentAt.push(ws.sent.map((m) => m.byteLength)));
-      hot('12ms b', { b: 0 }).subscribe(() => (ws.bufferedAmount = 0));
+      at(hot, 1, () => sentAt.push(ws.sent.map((m) => m.byteLength)));
+      at(hot, 5, () => ws.fire('open')); // sends 11 bytes: bufferedAmount 11 > 5, polls at 15, 25...
+      at(hot, 6, () => sentAt.push(ws.sent.map((m) => m.byteLength)));
+      at(hot, 12, () => (ws.bufferedAmount = 0));
       expectObservable(carrier.drain$).toBe('15ms d', { d: undefined });
-      hot('16ms x').subscribe(() => {
+      at(hot, 16, () => {
         expect(results).toEqual([true, false]);
         expect(sentAt).toEqual([[], [1, 10]]);
       });

@@ -20,7 +20,7 @@ import {
 } from '../../src/index.js';
 import { CONTROL_BACKLOG } from '../../src/session/control.js';
 import { f, virtualPeer, type VirtualPeer } from '../../src/testing.js';
-import { testScheduler } from '../support/marbles.js';
+import { at, testScheduler } from '../support/marbles.js';
 import { chop, codeOf, concat, header, heapAfterGc, KiB, lines, MiB, seeded, settle, WINDOW, wire } from './helpers.js';
 
 type Stats = ReturnType<Session['stats']>;
@@ -86,7 +86,7 @@ describe('a header announcing a huge frame', () => {
       for (let i = 0; i < 12; i++) values[HEADER_KEYS[i]!] = hdr.subarray(i, i + 1);
       // The header a byte per frame (frames 3..14), then payload bytes (15..24).
       t.peer.feed(hot(`-o-${HEADER_KEYS}pppppppppp`, values));
-      hot('-------------x').subscribe(() => {
+      at(hot, 13, () => {
         seen.at13 = t.session.stats();
         seen.closedAt13 = t.session.isClosed;
       });
@@ -136,7 +136,7 @@ describe('a header announcing a huge frame', () => {
           r: concat([...Array.from({ length: 255 }, () => body), wire([f.open(1, 'after')])]),
         }),
       );
-      hot('--x-y').subscribe(() => buffered.push(t.session.stats().bufferedIn));
+      at(hot, [2, 4], () => buffered.push(t.session.stats().bufferedIn));
       expectObservable(t.peer.written$).toBe('---a', { a: f.accept(1) });
     });
     expect(buffered).toEqual([0, 0]);
@@ -156,7 +156,7 @@ describe('a peer sending past the receive window', () => {
       const full = seeded(WINDOW, 3);
       const frames = Array.from({ length: 16 }, (_, i) => f.data(1, full.subarray(i * 16 * KiB, (i + 1) * 16 * KiB)));
       t.peer.feed(hot('-o-w-x', { o: f.open(1), w: wire(frames), x: f.data(1, 'x') }));
-      hot('----s').subscribe(() => (at4 = t.session.stats()));
+      at(hot, 4, () => (at4 = t.session.stats()));
       expectObservable(t.peer.written$).toBe('-a---(g|)', { a: f.accept(1), g: f.goAway(1) });
     });
     expect(at4).toMatchObject({ bufferedIn: WINDOW, openChannels: 1 });
@@ -196,15 +196,14 @@ describe('a SYN flood', () => {
     testScheduler().run(({ hot }) => {
       t = target({ acceptBacklog: 4, maxOpen: 8 }, 'never');
       const bytes = wire(ids.flatMap((id) => [f.open(id, 'm'), f.data(id, seeded(KiB, id))]));
-      hot('-x').subscribe(() => t.peer.send(...chop(bytes, 11, 4096)));
-      hot('--s-l').subscribe((v) => {
-        if (v === 's') before = t.session.stats();
-        else
-          t.session.incoming$.subscribe((req: IncomingChannel) => {
-            late.push({ id: req.id, meta: new TextDecoder().decode(req.meta) });
-            req.accept().incoming$.subscribe();
-          });
-      });
+      at(hot, 1, () => t.peer.send(...chop(bytes, 11, 4096)));
+      at(hot, 2, () => (before = t.session.stats()));
+      at(hot, 4, () =>
+        t.session.incoming$.subscribe((req: IncomingChannel) => {
+          late.push({ id: req.id, meta: new TextDecoder().decode(req.meta) });
+          req.accept().incoming$.subscribe();
+        }),
+      );
     });
     // One RST per refused open; then (frame 4) the late acceptor's 4 accepts.
     expect(lines(t.peer.written)).toEqual(
@@ -222,7 +221,7 @@ describe('a SYN flood', () => {
     testScheduler().run(({ hot }) => {
       t = target({ acceptBacklog: 4, maxOpen: 8 }, 'hold');
       const bytes = wire(ids.flatMap((id) => [f.open(id), f.data(id, seeded(8 * KiB, id))]));
-      hot('-x').subscribe(() => t.peer.send(...chop(bytes, 12, 8192)));
+      at(hot, 1, () => t.peer.send(...chop(bytes, 12, 8192)));
     });
     expect(lines(t.peer.written)).toEqual(lines(ids.map((id, i) => (i < 8 ? f.accept(id) : f.reset(id, 0, 'too many open channels')))));
     const stats = t.session.stats();
@@ -237,13 +236,13 @@ describe('a SYN flood', () => {
     testScheduler().run(({ hot }) => {
       t = target({}, 'never');
       const body = seeded(16 * KiB, 5);
-      hot('-x').subscribe(() => {
+      at(hot, 1, () => {
         for (let i = 0; i < 2000; i++) {
           const id = 2 * i + 1;
           t.peer.send(wire([f.open(id), f.data(id, body), f.fin(id), f.reset(id, 0, 'gone')]));
         }
       });
-      hot('--l').subscribe(() => t.session.incoming$.subscribe((req) => late.push(req.id)));
+      at(hot, 2, () => t.session.incoming$.subscribe((req) => late.push(req.id)));
     });
     expect(t.peer.written).toEqual([]);
     expect(t.session.stats()).toMatchObject({ openChannels: 0, openedRemote: 2000, bufferedIn: 0, refusedOpens: 0 });
@@ -256,13 +255,14 @@ describe('a SYN flood', () => {
     testScheduler().run(({ hot }) => {
       t = target({ acceptBacklog: 4 }, 'never');
       t.peer.saturate();
-      hot('-x-d-n').subscribe((v) => {
-        if (v === 'x') for (const id of ids) t.peer.send(f.open(id));
-        else if (v === 'd') {
-          whileSaturated = t.peer.written.length;
-          t.peer.drain();
-        } else t.peer.send(f.open(2 * N + 1));
+      at(hot, 1, () => {
+        for (const id of ids) t.peer.send(f.open(id));
       });
+      at(hot, 3, () => {
+        whileSaturated = t.peer.written.length;
+        t.peer.drain();
+      });
+      at(hot, 5, () => t.peer.send(f.open(2 * N + 1)));
     });
     // The first RST went before the carrier said "full"; then at most CONTROL_BACKLOG waited; then a fresh one.
     expect(whileSaturated).toBe(1);
@@ -284,7 +284,7 @@ describe('a ping flood', () => {
     testScheduler().run(({ hot }) => {
       t = target();
       const bytes = wire(Array.from({ length: N }, (_, i) => f.ping(opaque(i))));
-      hot('-x').subscribe(() => t.peer.send(...chop(bytes, 21, 100)));
+      at(hot, 1, () => t.peer.send(...chop(bytes, 21, 100)));
     });
     expect(t.peer.written).toEqual(Array.from({ length: N }, (_, i) => f.pong(opaque(i))));
     expect(t.session.isClosed).toBe(false);
@@ -296,13 +296,14 @@ describe('a ping flood', () => {
     testScheduler().run(({ hot }) => {
       t = target();
       t.peer.saturate();
-      hot('-x-d-p').subscribe((v) => {
-        if (v === 'x') for (let i = 0; i < N; i++) t.peer.send(f.ping(opaque(i)));
-        else if (v === 'd') {
-          whileSaturated = t.peer.written.length;
-          t.peer.drain();
-        } else t.peer.send(f.ping(424242));
+      at(hot, 1, () => {
+        for (let i = 0; i < N; i++) t.peer.send(f.ping(opaque(i)));
       });
+      at(hot, 3, () => {
+        whileSaturated = t.peer.written.length;
+        t.peer.drain();
+      });
+      at(hot, 5, () => t.peer.send(f.ping(424242)));
     });
     expect(whileSaturated).toBe(1);
     expect(t.peer.written).toEqual([...Array.from({ length: 1 + CONTROL_BACKLOG }, (_, i) => f.pong(opaque(i))), f.pong(424242)]);
@@ -347,7 +348,7 @@ describe('open metadata over the limit', () => {
       const piece = seeded(KiB, 9);
       const values: Record<string, Frame | Uint8Array> = { h: header(0, FrameType.Data, Flag.SYN, 1, META), p: piece, o: f.open(3, 'ok') };
       t.peer.feed(hot(`-h${'p'.repeat(200)}o`, values));
-      hot('--x 49ms x 99ms x 49ms x').subscribe(() => buffered.push(t.session.stats().bufferedIn));
+      at(hot, [2, 52, 152, 202], () => buffered.push(t.session.stats().bufferedIn));
       expectObservable(t.peer.written$).toBe('-r 200ms a', { r: f.reset(1, 0, `open metadata of ${META} bytes exceeds the acceptor's maxMetadata (16384 bytes)`), a: f.accept(3) });
     });
     expect(buffered).toEqual([0, 0, 0, 0]);
@@ -422,7 +423,8 @@ describe('GoAway', () => {
         ch.incoming$.subscribe((b) => got.push(new TextDecoder().decode(b)));
       });
       t.peer.feed(hot('-o-x-d', { o: f.open(1), x: wire(more.map((id) => f.open(id))), d: f.data(1, 'still') }));
-      hot('--g--w').subscribe((v) => (v === 'g' ? t.session.goAway() : void t.channels.get(1)!.write('reply')));
+      at(hot, 2, () => t.session.goAway());
+      at(hot, 5, () => void t.channels.get(1)!.write('reply'));
     });
     expect(lines(t.peer.written)).toEqual(
       lines([f.accept(1), f.goAway(0), ...more.map((id) => f.reset(id, 0, 'session going away')), f.data(1, 'reply')]),
@@ -440,7 +442,7 @@ describe('GoAway', () => {
       const session = createSession(peer.carrier, { role: 'client', keepAlive: false });
       t = { peer, session, ends: [], channels: new Map(), channelEnds: [] };
       peer.feed(hot('-g', { g: f.goAway(0) }));
-      hot('--x').subscribe(() => {
+      at(hot, 2, () => {
         for (let i = 0; i < 100; i++) session.open().subscribe({ error: (e) => errors.push(codeOf(e)) });
       });
       expectObservable(peer.written$).toBe('');
@@ -463,7 +465,7 @@ describe('a peer that never grants credit', () => {
       const session = createSession(peer.carrier, { role: 'server', keepAlive: false });
       session.incoming$.subscribe((req) => channels.push(req.accept()));
       peer.feed(hot('-o', { o: wire([1, 3, 5, 7].map((id) => f.open(id))) }));
-      hot('--s').subscribe(() =>
+      at(hot, 2, () =>
         channels.forEach((ch, i) => {
           const endless = function* (): Generator<Uint8Array> {
             for (;;) {
@@ -506,7 +508,7 @@ describe('a peer that never grants credit', () => {
         source.subscribe(() => queued.push(ch.stats().queuedOut));
       });
       peer.feed(hot('-o', { o: f.open(1) }));
-      hot('--xxxxxxxxxx').subscribe(() => source.next(seeded(CHUNK, 1)));
+      at(hot, [2, 3, 4, 5, 6, 7, 8, 9, 10, 11], () => source.next(seeded(CHUNK, 1)));
     });
     expect(errors).toEqual(['ERR_MUX_OVERFLOW']);
     // Sampled as each chunk is queued (it leaves at the end of its frame): 4 chunks go out on the window, 4 more fill
@@ -546,7 +548,7 @@ describe('a peer sending 1-byte Data frames', () => {
           for (let i = 0; i < b.byteLength; i++) if (b[i] !== (received++ & 0xff)) inOrder = false;
         }),
       );
-      hot('-x').subscribe(() => {
+      at(hot, 1, () => {
         t.peer.send(f.open(1));
         const PER = 5000;
         const chunk = new Uint8Array(13 * PER);
@@ -588,11 +590,7 @@ describe('a peer sending 1-byte Data frames', () => {
           for (let i = 0; i < b.byteLength; i++) if (b[i] !== (d.bytes++ & 0xff)) d.inOrder = false;
         });
       });
-      hot('-x-r').subscribe((v) => {
-        if (v === 'r') {
-          for (const ch of t.channels.values()) ch.resume();
-          return;
-        }
+      at(hot, 1, () => {
         const heapBefore = heapAfterGc();
         const PER = 4096;
         for (let c = 0; c < CHANNELS; c++) {
@@ -606,6 +604,9 @@ describe('a peer sending 1-byte Data frames', () => {
         }
         expect(t.session.stats()).toMatchObject({ bufferedIn: CHANNELS * WINDOW, openChannels: CHANNELS });
         heapHeld = heapAfterGc() - heapBefore;
+      });
+      at(hot, 3, () => {
+        for (const ch of t.channels.values()) ch.resume();
       });
     });
     // 1 MiB of payload held; before small payloads were coalesced this took ~100 bytes of heap per byte (~100 MiB).

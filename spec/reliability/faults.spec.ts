@@ -9,7 +9,7 @@ import { interval, map, take, takeWhile, type Subscription } from 'rxjs';
 import type { TestScheduler } from 'rxjs/testing';
 import { createSession, memoryPair, type Channel, type IncomingChannel, type MemoryCarrier, type Session, type SessionEnd, type SessionOptions } from '../../src/index.js';
 import { mulberry32 } from '../../src/testing.js';
-import { testScheduler } from '../support/marbles.js';
+import { at, testScheduler } from '../support/marbles.js';
 import { codeOf, heapAfterGc, KiB, MiB, seeded, settle, tcpSessions, WINDOW } from './helpers.js';
 
 // ------------------------------------------------------------------------------------------------ bookkeeping
@@ -138,15 +138,14 @@ describe('carrier dropped mid-transfer (memory pair, virtual time)', () => {
         ledger.channel('s', ch);
         writes.push(ch.write(seeded(SIZE, ch.id + 100)));
       });
-      hot('-o 19ms x').subscribe((v) => {
-        if (v === 'o') {
-          for (let i = 0; i < CHANNELS; i++)
-            pair.client.open().subscribe((ch) => {
-              ledger.channel('c', ch);
-              writes.push(ch.write(seeded(SIZE, ch.id)));
-            });
-          return;
-        }
+      at(hot, 1, () => {
+        for (let i = 0; i < CHANNELS; i++)
+          pair.client.open().subscribe((ch) => {
+            ledger.channel('c', ch);
+            writes.push(ch.write(seeded(SIZE, ch.id)));
+          });
+      });
+      at(hot, 21, () => {
         atCut = ledger.bytesReceived();
         const carrier = side === 'client' ? pair.a : pair.b;
         if (how === 'destroy') carrier.destroy(new Error('cable cut'));
@@ -254,17 +253,16 @@ describe('carrier stalled (writes never drain) with keep-alive on', () => {
         ledger.channel('s', ch);
         void ch.write(seeded(MiB, ch.id)).catch(() => undefined);
       });
-      hot('-o 48ms s').subscribe((v) => {
-        if (v === 's') {
-          pair.a.stall();
-          pair.b.stall();
-          return;
-        }
+      at(hot, 1, () => {
         for (let i = 0; i < 4; i++)
           pair.client.open().subscribe((ch) => {
             ledger.channel('c', ch);
             void ch.write(seeded(MiB, ch.id)).catch(() => undefined);
           });
+      });
+      at(hot, 50, () => {
+        pair.a.stall();
+        pair.b.stall();
       });
     });
     // The first keep-alive ping after the stall goes at 30000; nothing arrives; at 40000 both give up.
@@ -289,10 +287,8 @@ describe('carrier stalled (writes never drain) with keep-alive on', () => {
       pair.client.closed$.subscribe(() => (endedAt.client = ts.now()));
       pair.server.closed$.subscribe(() => (endedAt.server = ts.now()));
       accepting(pair.server, (req) => ledger.channel('s', req.accept()));
-      hot('-o 48ms s').subscribe((v) => {
-        if (v === 's') pair.a.stall();
-        else pair.client.open().subscribe((ch) => ledger.channel('c', ch));
-      });
+      at(hot, 1, () => pair.client.open().subscribe((ch) => ledger.channel('c', ch)));
+      at(hot, 50, () => pair.a.stall());
     });
     expect(endedAt).toEqual({ server: INTERVAL + TIMEOUT, client: INTERVAL + TIMEOUT + 2 });
     expect(ledger.sessions).toEqual(new Map([['client', ['ERR_MUX_CARRIER']], ['server', ['ERR_MUX_TIMEOUT']]]));
@@ -324,7 +320,7 @@ describe('slow consumers', () => {
         if (slow) ch.pause();
         ch.incoming$.subscribe({ next: (b) => g.chunks.push(b.slice()), complete: () => (g.done = ts.now()) });
       });
-      hot('-o').subscribe(() => {
+      at(hot, 1, () => {
         for (let i = 0; i < 6; i++)
           pair.client.open().subscribe((ch) => {
             const bytes = seeded(SIZE, ch.id);
@@ -339,8 +335,8 @@ describe('slow consumers', () => {
           for (const ch of serverChannels.slice(3)) maxHeld = Math.max(maxHeld, ch.stats().bufferedIn);
           maxSessionHeld = Math.max(maxSessionHeld, pair.server.stats().bufferedIn);
         });
-      hot('2000ms r').subscribe(() => serverChannels.slice(3).forEach((ch) => ch.resume()));
-      hot('4000ms c').subscribe(() => {
+      at(hot, 2000, () => serverChannels.slice(3).forEach((ch) => ch.resume()));
+      at(hot, 4000, () => {
         void pair.client.close();
       });
     });
@@ -383,7 +379,7 @@ describe('a session closed while opens, writes and reads are in flight', () => {
         complete: () => outcomes.push('server incoming$ complete'),
         error: (e) => outcomes.push(`server incoming$ ${codeOf(e)}`),
       });
-      hot('-o').subscribe(() => {
+      at(hot, 1, () => {
         for (let i = 0; i < 6; i++)
           pair.client.open().subscribe({
             next: (ch) => {
@@ -406,10 +402,8 @@ describe('a session closed while opens, writes and reads are in flight', () => {
     const world = inFlight(ledger, outcomes);
     ts.run(({ hot }) => {
       world.setup(hot, false);
-      hot('30ms d-o').subscribe((v) => {
-        if (v === 'd') world.pair().client.destroy();
-        else world.pair().client.open().subscribe({ error: (e) => lateOpen.push(codeOf(e)) });
-      });
+      at(hot, 30, () => world.pair().client.destroy());
+      at(hot, 32, () => world.pair().client.open().subscribe({ error: (e) => lateOpen.push(codeOf(e)) }));
     });
     const results = await Promise.all(world.pending);
     expect(outcomes).toEqual(['open ERR_MUX_SESSION_CLOSED', 'open ERR_MUX_SESSION_CLOSED', 'server incoming$ complete']);
@@ -430,7 +424,7 @@ describe('a session closed while opens, writes and reads are in flight', () => {
     let closed = false;
     ts.run(({ hot }) => {
       world.setup(hot, true);
-      hot('30ms c').subscribe(() => void world.pair().client.close().then(() => (closed = true)));
+      at(hot, 30, () => void world.pair().client.close().then(() => (closed = true)));
     });
     const results = await Promise.all(world.pending);
     expect(closed).toBe(true);

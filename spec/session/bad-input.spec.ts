@@ -1,7 +1,7 @@
 import { createSession, Flag, FrameType, MAX_U32, type Channel, type MuxError, type SessionEnd, type SessionOptions } from '../../src/index.js';
 import { f, virtualPeer, type VirtualPeer } from '../../src/testing.js';
 import { header } from '../support/frames.js';
-import { testScheduler } from '../support/marbles.js';
+import { at, testScheduler } from '../support/marbles.js';
 import { concatBytes } from '../support/bytes.js';
 
 
@@ -105,7 +105,7 @@ describe('receive window', () => {
       // Nobody reads: no credit goes back, so the peer may send exactly one window.
       o = serverWithChannel({}, false);
       o.peer.feed(hot('-o-w-x', { o: f.open(1), w: f.data(1, new Uint8Array(WINDOW)), x: f.data(1, 'x') }));
-      hot('----c').subscribe(() => {
+      at(hot, 4, () => {
         expect(o.ends).toEqual([]);
         expect(o.ch().stats().bufferedIn).toBe(WINDOW);
       });
@@ -123,7 +123,7 @@ describe('send window overflow', () => {
     testScheduler().run(({ hot, expectObservable }) => {
       o = serverWithChannel();
       o.peer.feed(hot('-o-u-v', { o: f.open(1), u: f.credit(1, MAX_U32 - WINDOW), v: f.credit(1, 1) }));
-      hot('----c').subscribe(() => {
+      at(hot, 4, () => {
         expect(o.ends).toEqual([]);
         expect(o.ch().stats().credit).toBe(MAX_U32);
       });
@@ -148,17 +148,17 @@ describe('frames for unknown or closed channels', () => {
         chs.set(ch.id, ch);
       });
       peer.feed(hot('-o', { o: f.open(1) }));
-      hot('--r').subscribe(() => chs.get(1)!.reset());
+      at(hot, 2, () => chs.get(1)!.reset());
       // Channel 1 is closed (reset) by now.
       peer.feed(hot('---(abcd)', { a: f.data(1, 'late'), b: f.credit(1, 100), c: f.fin(1), d: f.reset(1, 9, 'late reset') }));
       // Channel 5 was never opened.
       peer.feed(hot('----(abcd)', { a: f.data(5, 'who?'), b: f.credit(5, 1), c: f.fin(5), d: f.rst(5) }));
       peer.feed(hot('------------s-p', { s: f.open(3), p: f.ping(42) }));
-      hot('-----------x').subscribe(() => {
+      at(hot, 11, () => {
         expect(session.stats().droppedFrames).toBe(8);
         expect(session.stats().openChannels).toBe(0);
       });
-      hot('---------------y').subscribe(() => {
+      at(hot, 15, () => {
         dropped = session.stats().droppedFrames;
         closed = session.isClosed;
       });
@@ -185,7 +185,7 @@ describe('frames for unknown or closed channels', () => {
         ch.end();
       });
       peer.feed(hot('-o-f-(abc)', { o: f.open(1), f: f.fin(1), a: f.data(1, 'x'), b: f.credit(1, 5), c: f.rst(1) }));
-      hot('----------x').subscribe(() => (dropped = session.stats().droppedFrames));
+      at(hot, 10, () => (dropped = session.stats().droppedFrames));
       expectObservable(peer.written$).toBe('-(aF)', { a: f.accept(1), F: f.fin(1) });
     });
     expect(dropped).toBe(3);

@@ -1,6 +1,6 @@
 import { createSession, multiplex, type Channel, type ChannelEnd, type MuxError, type Session, type SessionEnd } from '../../src/index.js';
 import { f, virtualPeer } from '../../src/testing.js';
-import { testScheduler } from '../support/marbles.js';
+import { at, testScheduler } from '../support/marbles.js';
 
 const text = (b: Uint8Array): string => new TextDecoder().decode(b);
 
@@ -48,16 +48,16 @@ describe('carrier error', () => {
         error: (e) => acceptorErrors.push(e),
       });
       peer.feed(hot('-(abc)', { a: f.open(1), b: f.open(3), c: f.open(5) }));
-      hot('------w').subscribe(() => {
+      at(hot, 6, () => {
         peer.saturate();
         void chs.get(1)!.write('abcd'); // handed to the carrier at the end of this frame; it is then saturated
       });
-      hot('-------v').subscribe(() => {
+      at(hot, 7, () => {
         pendingWrite = settle(chs.get(1)!.write('efghij')); // over the 4-byte high-water mark: waits
         pendingRead = settle(chs.get(5)!.read());
       });
-      hot('----------x').subscribe(() => peer.fail(boom));
-      hot('-----------y').subscribe(() => (released = peer.released));
+      at(hot, 10, () => peer.fail(boom));
+      at(hot, 11, () => (released = peer.released));
       expectObservable(peer.written$).toBe('-(ABC)d 3ms |', {
         A: f.accept(1),
         B: f.accept(3),
@@ -118,8 +118,8 @@ describe('carrier end', () => {
         error: () => undefined,
       });
       peer.feed(hot('-(ab)-(cde)', { a: f.open(1), b: f.open(3), c: f.data(1, 'one'), d: f.data(3, 'tail'), e: f.fin(3) }));
-      hot('20ms x').subscribe(() => peer.end());
-      hot('30ms y').subscribe(() => {
+      at(hot, 20, () => peer.end());
+      at(hot, 30, () => {
         released = peer.released;
         chs.get(3)!.incoming$.subscribe({
           next: (d) => log.push(`${ts.now()} ch3 ${text(d)}`),
@@ -154,12 +154,12 @@ describe('after the carrier is gone', () => {
         let ch!: Channel;
         session.incoming$.subscribe({ next: (req) => (ch = req.accept()), error: () => undefined });
         peer.feed(hot('-o', { o: f.open(1) }));
-        hot('---x').subscribe(() => {
+        at(hot, 3, () => {
           if (how === 'end') peer.end();
           else peer.fail(new Error('boom'));
           writeCallsAtRelease = peer.writeCalls;
         });
-        hot('-----y').subscribe(() => {
+        at(hot, 5, () => {
           write = settle(ch.write('after'));
           expect(() => ch.end()).not.toThrow();
           expect(() => ch.reset(3, 'after')).not.toThrow();
@@ -199,8 +199,8 @@ describe('multiplex() lifetime', () => {
         s.incoming$.subscribe((req) => req.accept());
       });
       peer.feed(hot('-o', { o: f.open(1) }));
-      hot('---u').subscribe(() => sub.unsubscribe());
-      hot('----x').subscribe(() => (closedAfter = session.isClosed));
+      at(hot, 3, () => sub.unsubscribe());
+      at(hot, 4, () => (closedAfter = session.isClosed));
       expectObservable(peer.written$).toBe('-a-(fg|)', { a: f.accept(1), f: f.fin(1), g: f.goAway(0) });
     });
     expect(closedAfter).toBe(true);

@@ -1,7 +1,7 @@
 import { map } from 'rxjs';
 import { createSession, memoryPair, type Channel, type ChannelEnd, type Frame, type MuxError, type Session } from '../../src/index.js';
 import { f, virtualPeer } from '../../src/testing.js';
-import { testScheduler } from '../support/marbles.js';
+import { at, testScheduler } from '../support/marbles.js';
 
 const text = (b: Uint8Array): string => new TextDecoder().decode(b);
 
@@ -40,12 +40,12 @@ describe('half-close with end()', () => {
         ch.incoming$.subscribe({ next: (d) => got.push(text(d)), complete: () => got.push('complete') });
       });
       peer.feed(hot('-o---d-f', { o: f.open(1), d: f.data(1, 'still flowing'), f: f.fin(1) }));
-      hot('--w').subscribe(() => {
+      at(hot, 2, () => {
         void ch.write('abc');
         ch.end();
         late = settle(ch.write('late'));
       });
-      hot('------x').subscribe(() => {
+      at(hot, 6, () => {
         expect(got).toEqual(['still flowing']);
         expect(ch.stats()).toMatchObject({ writeClosed: true, readClosed: false, state: 'open' });
       });
@@ -79,7 +79,7 @@ describe('half-close with end()', () => {
         chB = c;
         watch('B', chB);
       });
-      hot('-s').subscribe(() =>
+      at(hot, 1, () =>
         a.open().subscribe((c) => {
           chA = c;
           watch('A', chA);
@@ -88,14 +88,15 @@ describe('half-close with end()', () => {
         }),
       );
       // SYN at 1 reaches B at 6, ACK reaches A at 11, 'hello' + FIN reach B at 16.
-      hot('30ms w 9ms e').subscribe((v) => (v === 'w' ? void chB.write('world') : chB.end()));
-      hot('20ms x').subscribe(() => {
+      at(hot, 30, () => void chB.write('world'));
+      at(hot, 40, () => chB.end());
+      at(hot, 20, () => {
         // A's write side is closed, B's is not: the channel stays registered on both ends.
         expect(a.stats().openChannels).toBe(1);
         expect(b.stats().openChannels).toBe(1);
         expect(chB.stats()).toMatchObject({ readClosed: true, writeClosed: false });
       });
-      hot('60ms y').subscribe(() => {
+      at(hot, 60, () => {
         expect(a.stats().openChannels).toBe(0);
         expect(b.stats().openChannels).toBe(0);
         expect(a.isClosed).toBe(false);
@@ -119,19 +120,18 @@ describe('when a channel leaves the session', () => {
         ch.closed$.subscribe((e) => ended.push(e));
       });
       peer.feed(hot('-o---f', { o: f.open(1), f: f.fin(1) }));
-      hot('---e').subscribe(() => ch.end());
-      hot('--x-y-z').subscribe((v) => {
-        if (v === 'x' || v === 'y') {
-          expect(session.stats().openChannels).toBe(1);
-          expect(session.channels().map((c) => c.id)).toEqual([1]);
-          expect(ended).toEqual([]);
-          expect(ch.state).toBe('open');
-        } else {
-          expect(session.stats().openChannels).toBe(0);
-          expect(session.channels()).toEqual([]);
-          expect(ended).toEqual([{ error: undefined }]);
-          expect(ch.state).toBe('closed');
-        }
+      at(hot, 3, () => ch.end());
+      at(hot, [2, 4], () => {
+        expect(session.stats().openChannels).toBe(1);
+        expect(session.channels().map((c) => c.id)).toEqual([1]);
+        expect(ended).toEqual([]);
+        expect(ch.state).toBe('open');
+      });
+      at(hot, 6, () => {
+        expect(session.stats().openChannels).toBe(0);
+        expect(session.channels()).toEqual([]);
+        expect(ended).toEqual([{ error: undefined }]);
+        expect(ch.state).toBe('closed');
       });
       expectObservable(peer.written$).toBe('-a-f', { a: f.accept(1), f: f.fin(1) });
     });
@@ -149,17 +149,16 @@ describe('when a channel leaves the session', () => {
         ch.closed$.subscribe((e) => ended.push(e));
       });
       peer.feed(hot('-o-f', { o: f.open(1), f: f.fin(1) }));
-      hot('-----e').subscribe(() => ch.end());
-      hot('----x-y').subscribe((v) => {
-        if (v === 'x') {
-          expect(session.stats().openChannels).toBe(1);
-          expect(session.channels().map((c) => c.id)).toEqual([1]);
-          expect(ended).toEqual([]);
-        } else {
-          expect(session.stats().openChannels).toBe(0);
-          expect(session.channels()).toEqual([]);
-          expect(ended).toEqual([{ error: undefined }]);
-        }
+      at(hot, 5, () => ch.end());
+      at(hot, 4, () => {
+        expect(session.stats().openChannels).toBe(1);
+        expect(session.channels().map((c) => c.id)).toEqual([1]);
+        expect(ended).toEqual([]);
+      });
+      at(hot, 6, () => {
+        expect(session.stats().openChannels).toBe(0);
+        expect(session.channels()).toEqual([]);
+        expect(ended).toEqual([{ error: undefined }]);
       });
       expectObservable(peer.written$).toBe('-a---f', { a: f.accept(1), f: f.fin(1) });
     });
@@ -178,16 +177,15 @@ describe('when a channel leaves the session', () => {
       });
       peer.feed(hot('-(ab)', { a: f.open(1), b: f.open(3) }));
       peer.feed(hot('--------r', { r: f.reset(3, 4, 'gone') }));
-      hot('------l').subscribe(() => chs.get(1)!.reset(9, 'local'));
-      hot('-------x-y').subscribe((v) => {
-        if (v === 'x') {
-          expect(session.channels().map((c) => c.id)).toEqual([3]);
-          expect(ended.get(1)?.error).toMatchObject({ code: 'ERR_MUX_RESET', wireCode: 9, reason: 'local', remote: false });
-          expect(ended.has(3)).toBe(false);
-        } else {
-          expect(session.stats().openChannels).toBe(0);
-          expect(ended.get(3)?.error).toMatchObject({ code: 'ERR_MUX_RESET', wireCode: 4, reason: 'gone', remote: true });
-        }
+      at(hot, 6, () => chs.get(1)!.reset(9, 'local'));
+      at(hot, 7, () => {
+        expect(session.channels().map((c) => c.id)).toEqual([3]);
+        expect(ended.get(1)?.error).toMatchObject({ code: 'ERR_MUX_RESET', wireCode: 9, reason: 'local', remote: false });
+        expect(ended.has(3)).toBe(false);
+      });
+      at(hot, 9, () => {
+        expect(session.stats().openChannels).toBe(0);
+        expect(ended.get(3)?.error).toMatchObject({ code: 'ERR_MUX_RESET', wireCode: 4, reason: 'gone', remote: true });
       });
       expectObservable(peer.written$).toBe('-(ab)-r', { a: f.accept(1), b: f.accept(3), r: f.reset(1, 9, 'local') });
     });
@@ -209,7 +207,7 @@ describe('end() with bytes still queued', () => {
         ch.end();
       });
       peer.feed(hot('-o 28ms c', { o: f.open(1), c: f.credit(1, 5) }));
-      hot('20ms x').subscribe(() => {
+      at(hot, 20, () => {
         // The peer's window is used up: 5 bytes and the FIN wait.
         expect(ch.stats()).toMatchObject({ queuedOut: 5, credit: 0, writeClosed: true });
       });
@@ -236,16 +234,16 @@ describe('end() with bytes still queued', () => {
       let ch!: Channel;
       acceptAll(session, (c) => (ch = c));
       peer.feed(hot('-o', { o: f.open(1) }));
-      hot('---w').subscribe(() => {
+      at(hot, 3, () => {
         peer.saturate();
         void ch.write('one'); // written at the end of this frame; the carrier is then saturated
       });
-      hot('----q').subscribe(() => {
+      at(hot, 4, () => {
         void ch.write('two');
         void ch.write('three');
         ch.end();
       });
-      hot('------d').subscribe(() => peer.drain());
+      at(hot, 6, () => peer.drain());
       expectObservable(peer.written$).toBe('-a-b--(cF)', {
         a: f.accept(1),
         b: f.data(1, 'one'),
@@ -271,18 +269,18 @@ describe('reset(code, reason)', () => {
         ch.closed$.subscribe((e) => ended.push(e));
       });
       peer.feed(hot('-o', { o: f.open(1) }));
-      hot('--w').subscribe(() => {
+      at(hot, 2, () => {
         peer.saturate();
         void ch.write('abc'); // handed to the carrier at the end of this frame; the carrier is then saturated
       });
-      hot('---r').subscribe(() => {
+      at(hot, 3, () => {
         void ch.write('queued'); // waits in the channel queue
         ch.reset(7, 'bye');
         afterReset = settle(ch.write('more'));
         ch.end(); // no FIN after a reset
         expect(session.stats().openChannels).toBe(0);
       });
-      hot('----d').subscribe(() => peer.drain());
+      at(hot, 4, () => peer.drain());
       expectObservable(peer.written$).toBe('-ab-r', { a: f.accept(1), b: f.data(1, 'abc'), r: f.reset(1, 7, 'bye') });
     });
     expect(errors).toHaveLength(1);
@@ -303,16 +301,16 @@ describe('reset(code, reason)', () => {
         ch.incoming$.subscribe({ error: (e) => errors.push(e) });
       });
       peer.feed(hot('-o', { o: f.syn(1) }));
-      hot('--w').subscribe(() => {
+      at(hot, 2, () => {
         peer.saturate();
         void ch.write('abc');
       });
-      hot('---r').subscribe(() => {
+      at(hot, 3, () => {
         void ch.write('queued');
         ch.reset(7);
         ch.end();
       });
-      hot('----d').subscribe(() => peer.drain());
+      at(hot, 4, () => peer.drain());
       expectObservable(peer.written$).toBe('-ab-r', { a: f.ack(1), b: f.data(1, 'abc'), r: f.rst(1) });
     });
     expect(errors).toHaveLength(1);
@@ -332,7 +330,7 @@ describe('reset(code, reason)', () => {
       let chA!: Channel;
       let chB!: Channel;
       acceptAll(b, (c) => (chB = c));
-      hot('-s').subscribe(() =>
+      at(hot, 1, () =>
         a.open().subscribe((c) => {
           chA = c;
           chA.incoming$.subscribe({
@@ -345,8 +343,9 @@ describe('reset(code, reason)', () => {
           chA.closed$.subscribe((e) => (endA = e));
         }),
       );
-      hot('20ms w 9ms r').subscribe((v) => (v === 'w' ? void chB.write('before') : chB.reset(5, 'stop')));
-      hot('40ms x').subscribe(() => {
+      at(hot, 20, () => void chB.write('before'));
+      at(hot, 30, () => chB.reset(5, 'stop'));
+      at(hot, 40, () => {
         expect(a.stats().openChannels).toBe(0);
         expect(b.stats().openChannels).toBe(0);
         writeAfter = settle(chA.write('x'));
@@ -373,14 +372,13 @@ describe('close timeout of a half-closed channel', () => {
         ch.closed$.subscribe((e) => ended.push(e));
       });
       peer.feed(hot('-o-f', { o: f.open(1), f: f.fin(1) }));
-      hot('102ms x 1ms y').subscribe((v) => {
-        if (v === 'x') {
-          expect(ended).toEqual([]);
-          expect(session.stats().openChannels).toBe(1);
-        } else {
-          expect(session.stats().openChannels).toBe(0);
-          late = settle(ch.write('late'));
-        }
+      at(hot, 102, () => {
+        expect(ended).toEqual([]);
+        expect(session.stats().openChannels).toBe(1);
+      });
+      at(hot, 104, () => {
+        expect(session.stats().openChannels).toBe(0);
+        late = settle(ch.write('late'));
       });
       // FIN at 3 + 100 ms idle = RST at 103.
       expectObservable(peer.written$).toBe('-a 101ms r', { a: f.accept(1), r: f.reset(1, 0, 'timeout') });
@@ -400,7 +398,7 @@ describe('close timeout of a half-closed channel', () => {
         ch.incoming$.subscribe();
       });
       peer.feed(hot('-o-f', { o: f.open(1), f: f.fin(1) }));
-      hot('50ms w').subscribe(() => void ch.write('alive'));
+      at(hot, 50, () => void ch.write('alive'));
       // Last activity at 50: RST at 150, not 103.
       expectObservable(peer.written$).toBe('-a 48ms b 99ms r', { a: f.accept(1), b: f.data(1, 'alive'), r: f.reset(1, 0, 'timeout') });
     });
@@ -432,14 +430,14 @@ describe('close timeout of a half-closed channel', () => {
         chB.incoming$.subscribe({ complete: () => log.push(`${ts.now()} B read complete`) });
         chB.closed$.subscribe(({ error }) => log.push(`${ts.now()} B ${error?.code}`));
       });
-      hot('-s').subscribe(() =>
+      at(hot, 1, () =>
         a.open().subscribe((chA) => {
           chA.incoming$.subscribe({ error: (e: MuxError) => log.push(`${ts.now()} A read ${e.code} ${e.reason} remote=${e.remote}`) });
           chA.end();
         }),
       );
       // ACK reaches A at 11, its FIN reaches B at 16: B resets at 116, A hears it at 121.
-      hot('200ms x').subscribe(() => {
+      at(hot, 200, () => {
         expect(a.stats().openChannels).toBe(0);
         expect(b.stats().openChannels).toBe(0);
       });
@@ -459,7 +457,7 @@ describe('GoAway from the peer', () => {
       session.closed$.subscribe((e) => sessionEnds.push(e));
       let ch!: Channel;
       const ended: ChannelEnd[] = [];
-      hot('-s').subscribe(() =>
+      at(hot, 1, () =>
         session.open().subscribe((c) => {
           ch = c;
           ch.incoming$.subscribe({ next: (d) => got.push(text(d)), complete: () => got.push('complete') });
@@ -467,9 +465,10 @@ describe('GoAway from the peer', () => {
         }),
       );
       peer.feed(hot('--ag-dF---|', { a: f.accept(1), g: f.goAway(0), d: f.data(1, 'pong'), F: f.fin(1) }));
-      hot('----o').subscribe(() => session.open().subscribe({ error: (e) => openErrors.push(e) }));
-      hot('-----w--e').subscribe((v) => (v === 'w' ? void ch.write('ping') : ch.end()));
-      hot('---------x').subscribe(() => {
+      at(hot, 4, () => session.open().subscribe({ error: (e) => openErrors.push(e) }));
+      at(hot, 5, () => void ch.write('ping'));
+      at(hot, 8, () => ch.end());
+      at(hot, 9, () => {
         expect(ended).toEqual([{ error: undefined }]);
         expect(session.stats().openChannels).toBe(0);
         expect(session.isClosed).toBe(false);
@@ -494,7 +493,7 @@ describe('GoAway from the peer', () => {
         const peer = virtualPeer();
         const session = createSession(peer.carrier, { role: 'client', keepAlive: false });
         session.closed$.subscribe((e) => sessionEnds.push(e));
-        hot('-s').subscribe(() =>
+        at(hot, 1, () =>
           session.open().subscribe((ch) => ch.incoming$.subscribe({ error: (e) => chErrors.push(e) })),
         );
         peer.feed(hot('--a-g', { a: f.accept(1), g: f.goAway(code) }));
@@ -521,18 +520,18 @@ describe('graceful session close', () => {
       const chs = new Map<number, Channel>();
       acceptAll(session, (c) => chs.set(c.id, c));
       peer.feed(hot('-(ab)', { a: f.open(1), b: f.open(3) }));
-      hot('10ms w').subscribe(() => {
+      at(hot, 10, () => {
         peer.saturate();
         void chs.get(1)!.write('one'); // written at the end of this frame, the carrier is then saturated
       });
-      hot('11ms w').subscribe(() => {
+      at(hot, 11, () => {
         void chs.get(1)!.write('more');
         void chs.get(3)!.write('three');
         closing = settle(session.close());
         expect(session.isClosed).toBe(false);
       });
-      hot('20ms d').subscribe(() => peer.drain());
-      hot('21ms x').subscribe(() => (released = peer.released));
+      at(hot, 20, () => peer.drain());
+      at(hot, 21, () => (released = peer.released));
       expectObservable(peer.written$).toBe('-(AB) 5ms c 9ms (mFtGg|)', {
         A: f.accept(1),
         B: f.accept(3),
@@ -562,11 +561,11 @@ describe('graceful session close', () => {
       });
       peer.feed(hot('-o--O-d', { o: f.open(1), O: f.open(3), d: f.data(1, 'still here') }));
       const got: string[] = [];
-      hot('--g').subscribe(() => {
+      at(hot, 2, () => {
         ch.incoming$.subscribe((d) => got.push(text(d)));
         session.goAway();
       });
-      hot('-------x').subscribe(() => {
+      at(hot, 7, () => {
         refused = session.stats().refusedOpens;
         expect(got).toEqual(['still here']);
         expect(session.isClosed).toBe(false);

@@ -1,10 +1,9 @@
 import fc from 'fast-check';
-import type { TestScheduler } from 'rxjs/testing';
 import { createSession, type Channel, type Frame, type SessionOptions } from '../../src/index.js';
 import { mulberry32 } from '../../src/testing.js';
 import { f, virtualPeer, type VirtualPeer } from '../../src/testing.js';
 import { expectFrames } from '../support/frames.js';
-import { testScheduler } from '../support/marbles.js';
+import { at, testScheduler, type Hot } from '../support/marbles.js';
 
 // ------------------------------------------------------------------------------------------------ helpers
 
@@ -16,13 +15,6 @@ function seeded(n: number, seed: number): Uint8Array {
   const out = new Uint8Array(n);
   for (let i = 0; i < n; i++) out[i] = Math.floor(rng() * 256);
   return out;
-}
-
-type Hot = TestScheduler['createHotObservable'];
-
-/** Runs `fn` at virtual frame `t`. */
-function at(hot: Hot, t: number, fn: () => void): void {
-  hot(t === 0 ? 'x' : `${t}ms x`).subscribe(fn);
 }
 
 /** A server session whose peer opens `ids` at frame 1; the application accepts each. */

@@ -4,7 +4,7 @@ import { createSession, encodeFrame, memoryPair, type Channel, type ChannelEnd, 
 import { mulberry32 } from '../../src/testing.js';
 import { f, virtualPeer, type VirtualPeer } from '../../src/testing.js';
 import { expectFrames, sig, type Step } from '../support/frames.js';
-import { testScheduler } from '../support/marbles.js';
+import { at, testScheduler, type Hot } from '../support/marbles.js';
 import { concatBytes as concat } from '../support/bytes.js';
 
 // ------------------------------------------------------------------------------------------------ helpers
@@ -42,7 +42,7 @@ async function settle(): Promise<void> {
 
 /** A server session whose peer opens channel 1 (and `more` ids) at frame 1; the application accepts each. */
 function serverWithPeerChannels(
-  hot: (marbles: string, values?: Record<string, Frame>) => Observable<Frame>,
+  hot: Hot,
   options: Partial<SessionOptions> = {},
   ids: number[] = [1],
 ): { peer: VirtualPeer; session: ReturnType<typeof createSession>; channels: Map<number, Channel> } {
@@ -52,7 +52,7 @@ function serverWithPeerChannels(
   const session = createSession(peer.carrier, { role: 'server', keepAlive: false, maxReceiveWindow: 256 * 1024, maxFrameSize: 16 * 1024, ...options });
   const channels = new Map<number, Channel>();
   session.incoming$.subscribe({ next: (req) => channels.set(req.id, req.accept()), error: () => undefined });
-  hot('-o').subscribe(() => peer.send(...ids.map((id) => f.open(id))));
+  at(hot, 1, () => peer.send(...ids.map((id) => f.open(id))));
   return { peer, session, channels };
 }
 
@@ -79,7 +79,7 @@ describe('flow control: the peer window holds the sender', () => {
       const session = createSession(peer.carrier, { role: 'server', keepAlive: false, maxFrameSize: FRAME });
       session.incoming$.subscribe((req) => (ch = req.accept()));
       peer.feed(hot('-o 28ms p', { o: f.open(1), p: f.ping(9) }));
-      hot('--w').subscribe(() => {
+      at(hot, 2, () => {
         written = ch.write(payload);
         void written.then(() => (resolved = true));
       });
@@ -88,7 +88,7 @@ describe('flow control: the peer window holds the sender', () => {
         [2, dataFrames(1, payload.subarray(0, WINDOW))],
         [30, [f.pong(9)]],
       ]);
-      hot('40ms x').subscribe(() => {
+      at(hot, 40, () => {
         expect(ch.stats()).toMatchObject({ credit: 0, bytesOut: WINDOW, queuedOut: WINDOW + 1 });
       });
     });
@@ -99,8 +99,8 @@ describe('flow control: the peer window holds the sender', () => {
     // Later: the peer grants 16 KiB. Exactly 16 KiB more goes out and the queue drops under the high-water mark.
     const before = peer.written.length;
     testScheduler().run(({ hot, expectObservable }) => {
-      hot('---c', { c: f.credit(1, FRAME) }).subscribe((c) => peer.send(c));
-      hot('--x').subscribe(() => expect(resolved).toBe(false));
+      at(hot, 3, () => peer.send(f.credit(1, FRAME)));
+      at(hot, 2, () => expect(resolved).toBe(false));
       expectFrames(expectObservable, after(peer, before), [[3, [f.data(1, payload.subarray(WINDOW, WINDOW + FRAME))]]]);
     });
     await settle();
@@ -144,7 +144,7 @@ describe('flow control: the peer window holds the sender', () => {
       const session = createSession(peer.carrier, { role: 'server', keepAlive: false, maxFrameSize: FRAME });
       session.incoming$.subscribe((req) => (ch = req.accept()));
       peer.feed(hot('-o', { o: f.open(1) }));
-      hot('--s').subscribe(() =>
+      at(hot, 2, () =>
         ch.send(make(() => pulls++)).subscribe({ complete: () => (sendDone = true), error: (e: unknown) => (sendError = e) }),
       );
     });
@@ -183,9 +183,9 @@ describe('flow control: the peer window holds the sender', () => {
   it('credit$ emits the remote window as it changes: the current value, each frame sent, each WindowUpdate', () => {
     testScheduler().run(({ hot, expectObservable }) => {
       const { peer, channels } = serverWithPeerChannels(hot);
-      hot('---w').subscribe(() => void channels.get(1)!.write(seeded(100_000, 13)));
+      at(hot, 3, () => void channels.get(1)!.write(seeded(100_000, 13)));
       peer.feed(hot('20ms c', { c: f.credit(1, 50_000) }));
-      hot('22ms e').subscribe(() => {
+      at(hot, 22, () => {
         channels.get(1)!.end();
         peer.send(f.fin(1));
       });
@@ -231,14 +231,14 @@ describe('flow control: the receive window', () => {
           error: () => undefined,
         });
         session.closed$.subscribe((e) => ends.push(e));
-        hot('-o').subscribe(() => peer.send(f.open(1)));
-        hot('--d').subscribe(() => peer.send(...dataFrames(1, fill)));
-        hot('------x').subscribe(() => {
+        at(hot, 1, () => peer.send(f.open(1)));
+        at(hot, 2, () => peer.send(...dataFrames(1, fill)));
+        at(hot, 6, () => {
           expect(session.stats().bufferedIn).toBe(WINDOW);
           expect(ch.stats()).toMatchObject({ bufferedIn: WINDOW, receiveWindow: WINDOW, bytesIn: WINDOW });
           expect(ends).toEqual([]);
         });
-        hot('--------y').subscribe(() => peer.send(f.data(1, 'x')));
+        at(hot, 8, () => peer.send(f.data(1, 'x')));
         expectFrames(expectObservable, peer.written$, [
           [1, [f.accept(1)]],
           [8, [f.goAway(1), '|']],
@@ -259,12 +259,12 @@ describe('flow control: the receive window', () => {
     testScheduler().run(({ hot, expectObservable }) => {
       const { peer, channels } = serverWithPeerChannels(hot);
       const read = (): void => void reads.push(channels.get(1)!.read());
-      hot('--d').subscribe(() => peer.send(f.data(1, d1), f.data(1, d2)));
-      hot('----r').subscribe(read);
-      hot('------r').subscribe(read);
-      hot('--------d').subscribe(() => peer.send(f.data(1, d3)));
-      hot('----------r').subscribe(read);
-      hot('------------x').subscribe(() => expect(channels.get(1)!.stats()).toMatchObject({ bufferedIn: 0, bytesIn: 262_144 }));
+      at(hot, 2, () => peer.send(f.data(1, d1), f.data(1, d2)));
+      at(hot, 4, read);
+      at(hot, 6, read);
+      at(hot, 8, () => peer.send(f.data(1, d3)));
+      at(hot, 10, read);
+      at(hot, 12, () => expect(channels.get(1)!.stats()).toMatchObject({ bufferedIn: 0, bytesIn: 262_144 }));
       expectFrames(expectObservable, peer.written$, [
         [1, [f.accept(1)]],
         [6, [f.credit(1, 131_073)]],
@@ -278,7 +278,7 @@ describe('flow control: the receive window', () => {
     const got: number[] = [];
     testScheduler().run(({ hot, expectObservable }) => {
       const { peer, channels } = serverWithPeerChannels(hot);
-      hot('-s').subscribe(() => {
+      at(hot, 1, () => {
         const ch = channels.get(1)!;
         ch.pause();
         ch.incoming$.subscribe((d) => {
@@ -287,9 +287,9 @@ describe('flow control: the receive window', () => {
           if (got.reduce((a, b) => a + b, 0) >= 131_073) ch.pause();
         });
       });
-      hot('--d').subscribe(() => peer.send(...chunks.map((c) => f.data(1, c))));
-      hot('-----r').subscribe(() => channels.get(1)!.resume());
-      hot('-------x').subscribe(() => {
+      at(hot, 2, () => peer.send(...chunks.map((c) => f.data(1, c))));
+      at(hot, 5, () => channels.get(1)!.resume());
+      at(hot, 7, () => {
         expect(channels.get(1)!.stats().bufferedIn).toBe(50_000);
         expect(got).toEqual([60_000, 60_000, 11_073]);
       });
@@ -306,7 +306,7 @@ describe('flow control: frames and chunking', () => {
     const data = seeded(40_000, 51);
     testScheduler().run(({ hot, expectObservable }) => {
       const { peer, channels } = serverWithPeerChannels(hot);
-      hot('--w').subscribe(() => void channels.get(1)!.write(data));
+      at(hot, 2, () => void channels.get(1)!.write(data));
       expectFrames(expectObservable, peer.written$, [
         [1, [f.accept(1)]],
         [2, [f.data(1, data.subarray(0, 16_384)), f.data(1, data.subarray(16_384, 32_768)), f.data(1, data.subarray(32_768))]],
@@ -322,9 +322,9 @@ describe('flow control: frames and chunking', () => {
       const session = createSession(peer.carrier, { role: 'server', keepAlive: false, maxReceiveWindow: 256 * 1024 });
       const channels = new Map<number, Channel>();
       session.incoming$.subscribe((req) => channels.set(req.id, req.accept()));
-      hot('-o').subscribe(() => peer.send(f.open(1), f.open(3)));
-      hot('10ms w').subscribe(() => void channels.get(1)!.write(a));
-      hot('20ms w').subscribe(() => {
+      at(hot, 1, () => peer.send(f.open(1), f.open(3)));
+      at(hot, 10, () => void channels.get(1)!.write(a));
+      at(hot, 20, () => {
         void channels.get(1)!.write(b);
         void channels.get(3)!.write(b);
       });
@@ -351,7 +351,7 @@ describe('flow control: frames and chunking', () => {
     const data = seeded(2_500, 52);
     testScheduler().run(({ hot, expectObservable }) => {
       const { peer, channels } = serverWithPeerChannels(hot, { maxFrameSize: 1000 });
-      hot('--w').subscribe(() => void channels.get(1)!.write(data));
+      at(hot, 2, () => void channels.get(1)!.write(data));
       expectFrames(expectObservable, peer.written$, [
         [1, [f.accept(1)]],
         [2, [f.data(1, data.subarray(0, 1000)), f.data(1, data.subarray(1000, 2000)), f.data(1, data.subarray(2000))]],
@@ -366,17 +366,17 @@ describe('flow control: frames and chunking', () => {
     testScheduler().run(({ hot, expectObservable }) => {
       const { peer, session, channels } = serverWithPeerChannels(hot);
       session.closed$.subscribe(() => (closed = true));
-      hot('-s').subscribe(() => channels.get(1)!.incoming$.subscribe((d) => delivered.push(new TextDecoder().decode(d))));
-      hot('--w').subscribe(() => results.push(channels.get(1)!.write(new Uint8Array(0)), channels.get(1)!.write('')));
-      hot('----w').subscribe(() => results.push(channels.get(1)!.write('x')));
-      hot('------z').subscribe(() => peer.send(f.data(1, '')));
-      hot('-------x').subscribe(() => expect(delivered).toEqual([]));
-      hot('--------d').subscribe(() => peer.send(f.data(1, 'abc')));
+      at(hot, 1, () => channels.get(1)!.incoming$.subscribe((d) => delivered.push(new TextDecoder().decode(d))));
+      at(hot, 2, () => results.push(channels.get(1)!.write(new Uint8Array(0)), channels.get(1)!.write('')));
+      at(hot, 4, () => results.push(channels.get(1)!.write('x')));
+      at(hot, 6, () => peer.send(f.data(1, '')));
+      at(hot, 7, () => expect(delivered).toEqual([]));
+      at(hot, 8, () => peer.send(f.data(1, 'abc')));
       expectFrames(expectObservable, peer.written$, [
         [1, [f.accept(1)]],
         [4, [f.data(1, 'x')]],
       ]);
-      hot('----------x').subscribe(() => {
+      at(hot, 10, () => {
         expect(session.stats()).toMatchObject({ droppedFrames: 0, bytesOut: 2 * 12 + 1 });
         expect(channels.get(1)!.stats()).toMatchObject({ state: 'open', bytesIn: 3 });
       });
@@ -460,10 +460,10 @@ describe('flow control: frames and chunking', () => {
             },
           });
         });
-        hot('-x').subscribe(() => {
+        at(hot, 1, () => {
           for (const chunk of chunks) peer.send(chunk);
         });
-        hot('---x').subscribe(() => {
+        at(hot, 3, () => {
           frames = peer.written.map(sig);
           bytesIn = session.stats().bytesIn;
         });
@@ -520,14 +520,12 @@ describe('flow control: receive-window auto-tuning', () => {
   ): void {
     testScheduler().run(({ hot, expectObservable }) => {
       const { peer, session, channels } = serverWithPeerChannels(hot, { maxReceiveWindow: 16 * 1024 * 1024, ...options });
-      hot('-r').subscribe(() => channels.get(1)!.incoming$.subscribe());
-      hot('--p').subscribe(() => session.ping().subscribe());
-      hot('------------a').subscribe(() => peer.send(f.pong(1)));
+      at(hot, 1, () => channels.get(1)!.incoming$.subscribe());
+      at(hot, 2, () => session.ping().subscribe());
+      at(hot, 12, () => peer.send(f.pong(1)));
       let seed = 70;
-      for (const [at, n] of bursts) {
-        hot(`${at}ms x`).subscribe(() => peer.send(...dataFrames(1, seeded(n, seed++))));
-      }
-      hot('1000ms x').subscribe(() => check(channels.get(1)!, session.stats().rtt));
+      for (const [t, n] of bursts) at(hot, t, () => peer.send(...dataFrames(1, seeded(n, seed++))));
+      at(hot, 1000, () => check(channels.get(1)!, session.stats().rtt));
       expectFrames(expectObservable, peer.written$, [[1, [f.accept(1)]], [2, [f.ping(1)]], ...expected]);
     });
   }
@@ -648,17 +646,17 @@ describe('flow control: session-wide receive budget', () => {
     testScheduler().run(({ hot, expectObservable }) => {
       const { peer, session, channels } = serverWithPeerChannels(hot, { receiveBudget: BUDGET }, [1, 3]);
       // Channel 1 is read at once; channel 3 is not read until frame 8.
-      hot('-r').subscribe(() => channels.get(1)!.incoming$.subscribe());
-      hot('--a').subscribe(() => peer.send(...dataFrames(3, unread)));
-      hot('---b').subscribe(() => peer.send(...dataFrames(1, consumed1)));
-      hot('-----c').subscribe(() => peer.send(...dataFrames(1, consumed2)));
-      hot('------x').subscribe(() => {
+      at(hot, 1, () => channels.get(1)!.incoming$.subscribe());
+      at(hot, 2, () => peer.send(...dataFrames(3, unread)));
+      at(hot, 3, () => peer.send(...dataFrames(1, consumed1)));
+      at(hot, 5, () => peer.send(...dataFrames(1, consumed2)));
+      at(hot, 6, () => {
         expect(session.stats().bufferedIn).toBe(BUDGET);
         expect(channels.get(1)!.stats()).toMatchObject({ bufferedIn: 0, bytesIn: 231_073 });
       });
-      hot('--------r').subscribe(() => channels.get(3)!.incoming$.subscribe());
+      at(hot, 8, () => channels.get(3)!.incoming$.subscribe());
       // Every frame: buffered bytes stay within what the windows allow.
-      hot('x'.repeat(12)).subscribe(() => {
+      at(hot, Array.from({ length: 12 }, (_, i) => i), () => {
         const chans = [...channels.values()];
         const windows = chans.reduce((n, ch) => n + ch.stats().receiveWindow, 0);
         expect(session.stats().bufferedIn).toBeLessThanOrEqual(windows);
@@ -670,7 +668,7 @@ describe('flow control: session-wide receive budget', () => {
         // then channel 3's own after it consumed half its window.
         [8, [f.credit(1, 231_073), f.credit(3, 131_072)]],
       ]);
-      hot('----------x').subscribe(() => expect(session.stats().bufferedIn).toBe(0));
+      at(hot, 10, () => expect(session.stats().bufferedIn).toBe(0));
     });
   });
 });
@@ -683,7 +681,7 @@ describe('flow control: push-only sources and closed writes', () => {
     const seen: { send?: unknown; end?: ChannelEnd } = {};
     testScheduler().run(({ hot, expectObservable }) => {
       const { peer, channels } = serverWithPeerChannels(hot);
-      hot('--s').subscribe(() => {
+      at(hot, 2, () => {
         const ch = channels.get(1)!;
         ch.closed$.subscribe((e) => (seen.end = e));
         ch.send(of(c1, c2, c3)).subscribe({ error: (e: unknown) => (seen.send = e) });
@@ -700,6 +698,47 @@ describe('flow control: push-only sources and closed writes', () => {
     expect(seen.end?.error).toMatchObject({ code: 'ERR_MUX_RESET', reason: 'overflow' });
   });
 
+  it('unsubscribing send() at 5 unsubscribes a hot source (window 2..5) and resets the channel: data at 3, RST at 5, nothing after', () => {
+    const seen: { end?: ChannelEnd; sendEvents: string[] } = { sendEvents: [] };
+    testScheduler().run(({ hot, expectObservable, expectSubscriptions }) => {
+      const { peer, channels } = serverWithPeerChannels(hot);
+      const source = hot('  ---a--b--c|', { a: 'one', b: 'two', c: 'three' });
+      const sendSub = '     --^--!';
+      let sub: { unsubscribe(): void } | undefined;
+      at(hot, 2, () => {
+        const ch = channels.get(1)!;
+        ch.closed$.subscribe((e) => (seen.end = e));
+        sub = ch.send(source).subscribe({ error: () => seen.sendEvents.push('error'), complete: () => seen.sendEvents.push('complete') });
+      });
+      at(hot, 5, () => sub!.unsubscribe());
+      expectSubscriptions(source.subscriptions).toBe(sendSub);
+      expectFrames(expectObservable, peer.written$, [
+        [1, [f.accept(1)]],
+        [3, [f.data(1, 'one')]],
+        [5, [f.reset(1, 0, 'send cancelled')]],
+      ]);
+    });
+    expect(seen.sendEvents).toEqual([]);
+    expect(seen.end?.error).toMatchObject({ code: 'ERR_MUX_RESET', reason: 'send cancelled', remote: false });
+  });
+
+  it('a cold source passed to send() is subscribed when send() is and unsubscribed with it: window 2..4, RST at 4', () => {
+    testScheduler().run(({ hot, cold, expectObservable, expectSubscriptions }) => {
+      const { peer, channels } = serverWithPeerChannels(hot);
+      const source = cold('   -a----b|', { a: 'one', b: 'two' });
+      const sendSub = '     --^-!';
+      let sub: { unsubscribe(): void } | undefined;
+      at(hot, 2, () => (sub = channels.get(1)!.send(source).subscribe({ error: () => undefined })));
+      at(hot, 4, () => sub!.unsubscribe());
+      expectSubscriptions(source.subscriptions).toBe(sendSub);
+      expectFrames(expectObservable, peer.written$, [
+        [1, [f.accept(1)]],
+        [3, [f.data(1, 'one')]],
+        [4, [f.reset(1, 0, 'send cancelled')]],
+      ]);
+    });
+  });
+
   it.each([
     ['dropping', 'a', 'b', 'd'],
     ['sliding', 'b', 'c', 'd'],
@@ -710,7 +749,7 @@ describe('flow control: push-only sources and closed writes', () => {
     let completed = false;
     testScheduler().run(({ hot, expectObservable }) => {
       const { peer, channels } = serverWithPeerChannels(hot, { highWaterMark: 1000, closeTimeout: 0 });
-      hot('--s').subscribe(() =>
+      at(hot, 2, () =>
         channels
           .get(1)!
           .send(of(fill, chunk('a', 400), chunk('b', 400), chunk('c', 400), chunk('d', 100)), { overflow: strategy })
@@ -732,7 +771,7 @@ describe('flow control: push-only sources and closed writes', () => {
     let sendError: unknown;
     testScheduler().run(({ hot, expectObservable }) => {
       const { peer, channels } = serverWithPeerChannels(hot);
-      hot('--w').subscribe(() => {
+      at(hot, 2, () => {
         const ch = channels.get(1)!;
         void ch.write('last');
         ch.end();
@@ -741,8 +780,8 @@ describe('flow control: push-only sources and closed writes', () => {
         ch.send(of('also too late')).subscribe({ error: (e: unknown) => (sendError = e) });
       });
       // The peer closes its side too: the channel is done, nothing more is written.
-      hot('---c').subscribe(() => peer.send(f.fin(1)));
-      hot('----x').subscribe(() => expect(channels.get(1)!.state).toBe('closed'));
+      at(hot, 3, () => peer.send(f.fin(1)));
+      at(hot, 4, () => expect(channels.get(1)!.state).toBe('closed'));
       expectFrames(expectObservable, peer.written$, [
         [1, [f.accept(1)]],
         [2, [f.data(1, 'last'), f.fin(1)]],
@@ -762,7 +801,7 @@ describe('flow control: the first round-trip sample', () => {
       const session = createSession(peer.carrier, { role: 'server', keepAlive: false });
       session.incoming$.subscribe((req) => req.accept().incoming$.subscribe());
       peer.feed(hot('-o-d--p-e', { o: f.open(1), d: f.data(1, data.subarray(0, 131_072)), p: f.pong(1), e: f.data(1, data.subarray(131_072)) }));
-      hot('--------c').subscribe(() => (rtt = session.stats().rtt));
+      at(hot, 8, () => (rtt = session.stats().rtt));
       // Frame 9: the window was used up within two RTTs of the last grant, so the next grant also grows it.
       expectObservable(peer.written$).toBe('-a-(pw)-x', {
         a: f.accept(1),

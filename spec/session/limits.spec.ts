@@ -1,6 +1,6 @@
 import { createSession, encodeFrame, MuxError, utf8, type Channel, type IncomingChannel, type Session, type SessionOptions } from '../../src/index.js';
 import { f, virtualPeer } from '../../src/testing.js';
-import { testScheduler } from '../support/marbles.js';
+import { at, testScheduler } from '../support/marbles.js';
 
 type Stats = ReturnType<Session['stats']>;
 
@@ -17,19 +17,19 @@ describe('maxOpen', () => {
       const open = (): void => {
         session.open().subscribe({ next: (ch) => channels.push(ch), error: (e) => errors.push(e) });
       };
-      hot('ab---e-dr').subscribe((v) => {
-        if (v === 'a') open();
-        else if (v === 'b') {
-          open();
-          open(); // the third: refused at once
-        } else if (v === 'e') {
-          channels[0]!.end();
-          open(); // still refused: channel 1 is only half-closed
-        } else if (v === 'd') open();
-        else channels[1]!.reset(9, 'bye');
+      at(hot, 0, () => open());
+      at(hot, 1, () => {
+        open();
+        open(); // the third: refused at once
       });
+      at(hot, 5, () => {
+        channels[0]!.end();
+        open(); // still refused: channel 1 is only half-closed
+      });
+      at(hot, 7, () => open());
+      at(hot, 8, () => channels[1]!.reset(9, 'bye'));
       peer.feed(hot('--xyo-F--PQ', { x: f.accept(1), y: f.accept(3), o: f.open(2, 'hi'), F: f.fin(1), P: f.open(4), Q: f.open(6) }));
-      hot('-----------s').subscribe(() => (stats = session.stats()));
+      at(hot, 11, () => (stats = session.stats()));
       expectObservable(peer.written$).toBe('ab--rf-dxkq', {
         a: f.open(1),
         b: f.open(3),
@@ -57,7 +57,7 @@ describe('maxOpen', () => {
       const session = createSession(peer.carrier, { role: 'server', profile: 'yamux', keepAlive: false, maxOpen: 1 });
       session.incoming$.subscribe((r) => r.accept());
       peer.feed(hot('-ab', { a: f.syn(1), b: f.syn(3) }));
-      hot('---s').subscribe(() => (stats = session.stats()));
+      at(hot, 3, () => (stats = session.stats()));
       expectObservable(peer.written$).toBe('-kr', { k: f.ack(1), r: f.rst(3) });
     });
     expect(stats).toMatchObject({ openChannels: 1, refusedOpens: 1 });
@@ -72,16 +72,15 @@ describe('accept backlog', () => {
       const peer = virtualPeer();
       const session = createSession(peer.carrier, { role: 'server', keepAlive: false, acceptBacklog: 2 });
       const waiting: IncomingChannel[] = [];
-      hot('----a--j').subscribe((v) => {
-        if (v === 'a') {
-          // Nobody listened until now: 1 and 3 waited in the backlog. Accept the first, leave the second waiting.
-          session.incoming$.subscribe((r) => {
-            seen.push(r.id);
-            if (r.id === 1) r.accept();
-            else waiting.push(r);
-          });
-        } else waiting.find((r) => r.id === 3)!.reject('busy');
+      at(hot, 4, () => {
+        // Nobody listened until now: 1 and 3 waited in the backlog. Accept the first, leave the second waiting.
+        session.incoming$.subscribe((r) => {
+          seen.push(r.id);
+          if (r.id === 1) r.accept();
+          else waiting.push(r);
+        });
       });
+      at(hot, 7, () => waiting.find((r) => r.id === 3)!.reject('busy'));
       peer.feed(
         hot('-abc-de-ghik', {
           a: f.open(1),
@@ -95,7 +94,7 @@ describe('accept backlog', () => {
           k: f.open(15), // backlog full (11, 13)
         }),
       );
-      hot('------------s').subscribe(() => (stats = session.stats()));
+      at(hot, 12, () => (stats = session.stats()));
       expectObservable(peer.written$).toBe('---rk-Rj---z', {
         r: f.reset(5, 0, 'accept backlog full'),
         k: f.accept(1),
@@ -149,10 +148,8 @@ describe('metadata size limit (rxmux profile)', () => {
           d: f.data(3, 'after'),
         }),
       );
-      hot('--bb--s').subscribe((v) => {
-        if (v === 'b') buffered.push(session.stats().bufferedIn);
-        else stats = session.stats();
-      });
+      at(hot, [2, 3], () => buffered.push(session.stats().bufferedIn));
+      at(hot, 6, () => (stats = session.stats()));
       expectObservable(peer.written$).toBe('-r--k', {
         r: f.reset(1, 0, "open metadata of 100 bytes exceeds the acceptor's maxMetadata (8 bytes)"),
         k: f.accept(3),
@@ -171,7 +168,7 @@ describe('metadata size limit (rxmux profile)', () => {
       const session = createSession(peer.carrier, { role: 'client', keepAlive: false, maxMetadata: 8 });
       session.open().subscribe({ next: () => errors.push('unexpected channel'), error: (e) => errors.push(e) });
       peer.feed(hot('-a', { a: f.accept(1, 'a reply far over the limit') }));
-      hot('--s').subscribe(() => (stats = session.stats()));
+      at(hot, 2, () => (stats = session.stats()));
       expectObservable(peer.written$).toBe('o(r)', { o: f.open(1), r: f.reset(1, 0, 'reply me') });
     });
     expect(errors).toHaveLength(1);
@@ -238,7 +235,7 @@ describe('option validation', () => {
       const session = createSession(peer.carrier, { role: 'server', keepAlive: false });
       session.incoming$.subscribe((r) => r.accept({ weight }).closed$.subscribe(({ error }) => ends.push(error)));
       peer.feed(hot('-od', { o: f.open(1), d: f.data(1, 'bytes') }));
-      hot('---s').subscribe(() => (stats = session.stats()));
+      at(hot, 3, () => (stats = session.stats()));
       expectObservable(peer.written$).toBe('-r', { r: f.reset(1, 0, 'invalid accept options') });
     });
     expect(ends).toHaveLength(1);

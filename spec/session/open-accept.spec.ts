@@ -1,6 +1,7 @@
+import { takeUntil } from 'rxjs';
 import { createSession, MuxError, utf8, type Channel, type Frame, type IncomingChannel, type Session, type SessionEnd } from '../../src/index.js';
 import { f, memoryPair, virtualPeer, type VirtualPeer } from '../../src/testing.js';
-import { testScheduler } from '../support/marbles.js';
+import { at, testScheduler } from '../support/marbles.js';
 
 describe('open and accept (rxmux profile)', () => {
   it('the acceptor sees the opener metadata before any data, and its reply metadata reaches the opener', () => {
@@ -15,7 +16,7 @@ describe('open and accept (rxmux profile)', () => {
       });
       peer.feed(hot('-o-d-', { o: f.open(1, 'hello'), d: f.data(1, 'payload') }));
       expectObservable(peer.written$).toBe('-a---', { a: f.accept(1, 'welcome') });
-      hot('----x').subscribe(() => expect(seen).toEqual(['meta:hello', 'data:payload']));
+      at(hot, 4, () => expect(seen).toEqual(['meta:hello', 'data:payload']));
     });
   });
 
@@ -25,16 +26,14 @@ describe('open and accept (rxmux profile)', () => {
       const session = createSession(peer.carrier, { role: 'client', keepAlive: false });
       const channel$ = session.open({ meta: 'files/a' });
       const result: Channel[] = [];
-      hot('-s').subscribe(() => channel$.subscribe((c) => result.push(c)));
+      at(hot, 1, () => channel$.subscribe((c) => result.push(c)));
       peer.feed(hot('---a', { a: f.accept(1, 'ok') }));
       expectObservable(peer.written$).toBe('-o', { o: f.open(1, 'files/a') });
-      hot('--x-y').subscribe((v) => {
-        if (v === 'x') expect(result).toHaveLength(0);
-        else {
-          expect(result).toHaveLength(1);
-          expect(new TextDecoder().decode(result[0]!.replyMeta)).toBe('ok');
-          expect(result[0]!.id).toBe(1);
-        }
+      at(hot, 2, () => expect(result).toHaveLength(0));
+      at(hot, 4, () => {
+        expect(result).toHaveLength(1);
+        expect(new TextDecoder().decode(result[0]!.replyMeta)).toBe('ok');
+        expect(result[0]!.id).toBe(1);
       });
     });
   });
@@ -116,11 +115,8 @@ describe('answering an open later (async accept)', () => {
         events.push(`${ts.now()} open ${r.id} ${text(r.meta)}`);
       });
       peer.feed(hot('-odeg', { o: f.open(1, 'job'), d: f.data(1, 'first '), e: f.data(1, 'second '), g: f.data(1, 'third') }));
-      hot('-----b--a').subscribe((v) => {
-        if (v === 'b') {
-          buffered.push(session.stats().bufferedIn);
-          return;
-        }
+      at(hot, 5, () => buffered.push(session.stats().bufferedIn));
+      at(hot, 8, () => {
         const ch = req!.accept({ meta: 'later' });
         ch.incoming$.subscribe((d) => events.push(`${ts.now()} data ${text(d)}`));
         buffered.push(session.stats().bufferedIn);
@@ -150,7 +146,7 @@ describe('answering an open later (async accept)', () => {
         events.push(`${ts.now()} client channel ${ch.id} ready, reply ${text(ch.replyMeta)}`);
         ch.incoming$.subscribe((d) => events.push(`${ts.now()} client reads ${text(d)}`));
       });
-      hot('--------------------a').subscribe(() => {
+      at(hot, 20, () => {
         const ch = req!.accept({ meta: 'ok' });
         void ch.write('right after accept');
         events.push(`${ts.now()} server accepts`);
@@ -175,7 +171,7 @@ describe('rejecting an open', () => {
       const session = createSession(peer.carrier, { role: 'client', keepAlive: false });
       session.open({ meta: 'files/x' }).subscribe({ next: () => errors.push('unexpected channel'), error: (e) => errors.push(e) });
       peer.feed(hot('---r', { r: f.reset(1, 404, 'not found') }));
-      hot('----x').subscribe(() => (stats = session.stats()));
+      at(hot, 4, () => (stats = session.stats()));
       expectObservable(peer.written$).toBe('o', { o: f.open(1, 'files/x') });
     });
     expect(errors).toHaveLength(1);
@@ -193,11 +189,9 @@ describe('rejecting an open', () => {
       let req: IncomingChannel | undefined;
       session.incoming$.subscribe((r) => (req = r));
       peer.feed(hot('-od---l', { o: f.open(1, 'upload'), d: f.data(1, 'early bytes'), l: f.data(1, 'late bytes') }));
-      hot('---b-r-a').subscribe((v) => {
-        if (v === 'b') before = session.stats();
-        else if (v === 'r') req!.reject('busy', 503);
-        else after = session.stats();
-      });
+      at(hot, 3, () => (before = session.stats()));
+      at(hot, 5, () => req!.reject('busy', 503));
+      at(hot, 7, () => (after = session.stats()));
       expectObservable(peer.written$).toBe('-----r', { r: f.reset(1, 503, 'busy') });
     });
     expect(before).toMatchObject({ openChannels: 1, bufferedIn: 11 });
@@ -253,7 +247,7 @@ describe('stream ids', () => {
       testScheduler().run(({ hot, expectObservable }) => {
         const peer = virtualPeer();
         const session = createSession(peer.carrier, { role, profile, keepAlive: false, openTimeout: 0 });
-        hot('abc').subscribe(() => session.open().subscribe());
+        at(hot, [0, 1, 2], () => session.open().subscribe());
         expectObservable(peer.written$).toBe('abc', {
           a: wire[profile].open(first),
           b: wire[profile].open(first + 2),
@@ -271,7 +265,7 @@ describe('stream ids', () => {
       const server = createSession(b, { role: 'server', keepAlive: false });
       client.incoming$.subscribe((r) => ids.clientSaw.push(r.accept().id));
       server.incoming$.subscribe((r) => ids.serverSaw.push(r.accept().id));
-      hot('a-a-a').subscribe(() => {
+      at(hot, [0, 2, 4], () => {
         client.open().subscribe((ch) => ids.clientOpened.push(ch.id));
         server.open().subscribe((ch) => ids.serverOpened.push(ch.id));
       });
@@ -402,14 +396,13 @@ describe('cancelling a pending open', () => {
         const peer = virtualPeer();
         const session = createSession(peer.carrier, { role: 'client', profile, keepAlive: false, openTimeout: 0 });
         const sub = session.open({ waitForAccept: true }).subscribe({ error: ignore });
-        hot('--u--s-n').subscribe((v) => {
-          if (v === 'u') sub.unsubscribe();
-          else if (v === 's') {
-            checks.push(session.stats());
-            closed = session.isClosed;
-          } else session.open().subscribe({ error: ignore });
+        at(hot, 2, () => sub.unsubscribe());
+        at(hot, 5, () => {
+          checks.push(session.stats());
+          closed = session.isClosed;
         });
-        hot('---c').subscribe(() => checks.push(session.stats()));
+        at(hot, 7, () => session.open().subscribe({ error: ignore }));
+        at(hot, 3, () => checks.push(session.stats()));
         peer.feed(hot('----a', { a: profile === 'rxmux' ? f.accept(1, 'late reply') : f.ack(1, 4096) }));
         expectObservable(peer.written$).toBe('o-r----n', {
           o: w.open(1),
@@ -420,6 +413,43 @@ describe('cancelling a pending open', () => {
       expect(checks[0]).toMatchObject({ openChannels: 0, droppedFrames: 0 });
       expect(checks[1]).toMatchObject({ openChannels: 0, droppedFrames: 1, bufferedIn: 0 });
       expect(closed).toBe(false);
+    });
+
+    it('open() subscribed at 0 and unsubscribed at 2, before the ACK at 4: the subscription window, then SYN at 0 and RST at 2', () => {
+      const w = wire[profile];
+      testScheduler().run(({ hot, expectObservable }) => {
+        const peer = virtualPeer();
+        const session = createSession(peer.carrier, { role: 'client', profile, keepAlive: false, openTimeout: 0 });
+        const openSub = '  ^-!';
+        const opened = '   ---';
+        const written = '  o-r';
+        const ack = hot('  ----a', { a: profile === 'rxmux' ? f.accept(1, 'late reply') : f.ack(1, 4096) });
+        peer.feed(ack);
+        expectObservable(session.open({ waitForAccept: true }), openSub).toBe(opened);
+        expectObservable(peer.written$).toBe(written, {
+          o: w.open(1),
+          r: profile === 'rxmux' ? f.reset(1, 0, 'open cancelled') : f.rst(1),
+        });
+      });
+    });
+
+    it('open() cut by takeUntil at 2: the notifier is subscribed 0..2 like the open, which completes empty, and the RST goes at 2', () => {
+      const w = wire[profile];
+      testScheduler().run(({ hot, expectObservable, expectSubscriptions }) => {
+        const peer = virtualPeer();
+        const session = createSession(peer.carrier, { role: 'client', profile, keepAlive: false, openTimeout: 0 });
+        const cancel = hot('  --x');
+        const cancelSub = '   ^-!';
+        const opened = '      --|';
+        const written = '     o-r';
+        peer.feed(hot('       ----a', { a: profile === 'rxmux' ? f.accept(1, 'late reply') : f.ack(1, 4096) }));
+        expectObservable(session.open({ waitForAccept: true }).pipe(takeUntil(cancel))).toBe(opened);
+        expectSubscriptions(cancel.subscriptions).toBe(cancelSub);
+        expectObservable(peer.written$).toBe(written, {
+          o: w.open(1),
+          r: profile === 'rxmux' ? f.reset(1, 0, 'open cancelled') : f.rst(1),
+        });
+      });
     });
   });
 });
@@ -441,8 +471,8 @@ describe('open on a session that has ended', () => {
       peer = virtualPeer();
       const session = createSession(peer.carrier, { role: 'client', keepAlive: false });
       session.incoming$.subscribe({ error: ignore });
-      hot('-e').subscribe(() => end(peer!, session));
-      hot('---o').subscribe(() => {
+      at(hot, 1, () => end(peer!, session));
+      at(hot, 3, () => {
         writeCalls.push(peer!.writeCalls);
         session.open({ meta: 'too late' }).subscribe({ next: () => errors.push('unexpected channel'), error: (e) => errors.push(e) });
         syncErrors = errors.length;
@@ -527,7 +557,7 @@ describe('yamux profile frames', () => {
         void ch.write('x');
       });
       peer.feed(hot('-a', { a: f.accept(1, 'r') }));
-      hot('--c').subscribe(() => replies.push(`after ACK: '${utf8(channel!.replyMeta)}' ${channel!.state}`));
+      at(hot, 2, () => replies.push(`after ACK: '${utf8(channel!.replyMeta)}' ${channel!.state}`));
       expectObservable(peer.written$).toBe('(ox)', { o: f.open(1, 'm'), x: f.data(1, 'x') });
     });
     expect(replies).toEqual(["at open: '' opening", "after ACK: 'r' open"]);
@@ -557,7 +587,7 @@ describe('yamux profile frames', () => {
       const session = createSession(peer.carrier, { role: 'server', profile: 'yamux', keepAlive: false });
       session.incoming$.subscribe((r) => r.accept({ meta: 'hello' }).closed$.subscribe(({ error }) => ends.push(error)));
       peer.feed(hot('-o', { o: f.syn(1) }));
-      hot('--x').subscribe(() => (openChannels = session.stats().openChannels));
+      at(hot, 2, () => (openChannels = session.stats().openChannels));
       expectObservable(peer.written$).toBe('-r', { r: f.rst(1) });
     });
     expect(ends).toHaveLength(1);

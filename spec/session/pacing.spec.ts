@@ -3,19 +3,14 @@
  * the bytes the peer has not read yet (Ping probes tell) reach the bound, and is released as the peer reads; a
  * small message of another channel overtakes the queued bulk data.
  */
-import type { TestScheduler } from 'rxjs/testing';
 import { createSession, type Channel, type Frame, type Session } from '../../src/index.js';
 import { f, virtualPeer, type VirtualPeer } from '../../src/testing.js';
-import { testScheduler } from '../support/marbles.js';
+import { at, type Hot, testScheduler } from '../support/marbles.js';
 
 const KiB = 1024;
 const FRAME = 16 * KiB;
 const BOUND = 64 * KiB;
 
-type Hot = TestScheduler['createHotObservable'];
-function at(hot: Hot, t: number, fn: () => void): void {
-  hot(t === 0 ? 'x' : `${t}ms x`).subscribe(fn);
-}
 
 /** A short summary of a frame, for order assertions. */
 function label(fr: Frame): string {

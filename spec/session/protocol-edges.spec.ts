@@ -4,7 +4,7 @@
  */
 import { createSession, encodeFrame, MuxError, type Channel, type SessionEnd } from '../../src/index.js';
 import { f, virtualPeer } from '../../src/testing.js';
-import { testScheduler } from '../support/marbles.js';
+import { at, testScheduler } from '../support/marbles.js';
 
 const utf8 = (b: Uint8Array): string => new TextDecoder().decode(b);
 
@@ -51,7 +51,7 @@ describe('frameTimeout', () => {
       const { peer, session, ends, frame, got, channelErrors } = dripSetup({ frameTimeout: 5000, readTimeout: 1000 }, 16 * 1024);
       // The header at once, then the payload a byte at a time.
       peer.send(frame.subarray(0, 12));
-      for (let i = 1; i <= 20; i++) hot(`${i * 900}ms x`).subscribe(() => peer.send(frame.subarray(11 + i, 12 + i)));
+      for (let i = 1; i <= 20; i++) at(hot, i * 900, () => peer.send(frame.subarray(11 + i, 12 + i)));
       flush();
       // Each payload byte reached the reader (and reset its idle clock) until the session ended.
       expect(got.length).toBeGreaterThan(0);
@@ -70,9 +70,9 @@ describe('frameTimeout', () => {
     testScheduler().run(({ hot, flush }) => {
       const { peer, ends, frame } = dripSetup({ frameTimeout: 3000 });
       let endedAt = -1;
-      hot('x').subscribe(() => peer.send(frame.subarray(0, 20)));
-      hot('2999ms x').subscribe(() => expect(ends).toHaveLength(0));
-      hot('3001ms x').subscribe(() => (endedAt = ends.length));
+      at(hot, 0, () => peer.send(frame.subarray(0, 20)));
+      at(hot, 2999, () => expect(ends).toHaveLength(0));
+      at(hot, 3001, () => (endedAt = ends.length));
       flush();
       expect(endedAt).toBe(1);
       expect(ends[0]!.error).toMatchObject({ code: 'ERR_MUX_TIMEOUT' });
@@ -85,8 +85,8 @@ describe('frameTimeout', () => {
       // Ten frames, each arriving in 10-byte pieces over 4.5 s, back to back (45 s in all).
       for (let n = 0; n < 10; n++) {
         for (let i = 0; i < frame.byteLength; i += 10) {
-          const at = n * 5000 + (i / 10) * 400;
-          hot(`${at}ms x`).subscribe(() => peer.send(frame.subarray(i, i + 10)));
+          const t = n * 5000 + (i / 10) * 400;
+          at(hot, t, () => peer.send(frame.subarray(i, i + 10)));
         }
       }
       flush();
@@ -100,7 +100,7 @@ describe('frameTimeout', () => {
     testScheduler().run(({ hot, flush }) => {
       const byDefault = dripSetup({ keepAliveTimeout: 2000 });
       const off = dripSetup({ frameTimeout: 0, keepAliveTimeout: 2000 });
-      hot('x').subscribe(() => {
+      at(hot, 0, () => {
         byDefault.peer.send(byDefault.frame.subarray(0, 20));
         off.peer.send(off.frame.subarray(0, 20));
       });

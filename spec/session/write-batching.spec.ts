@@ -6,7 +6,7 @@
 import { firstValueFrom } from 'rxjs';
 import { createSession, encodeFrames, type Channel, type Session } from '../../src/index.js';
 import { f, virtualPeer } from '../../src/testing.js';
-import { testScheduler } from '../support/marbles.js';
+import { at, testScheduler } from '../support/marbles.js';
 
 describe('write batching', () => {
   it('open, write and end on three channels in one turn make one carrier write of one chunk, in that virtual frame', () => {
@@ -19,7 +19,7 @@ describe('write batching', () => {
         return write(chunks);
       };
       const session = createSession(peer.carrier, { role: 'client', profile: 'yamux', keepAlive: false, openTimeout: 0, closeTimeout: 0 });
-      hot('--x').subscribe(() => {
+      at(hot, 2, () => {
         for (let i = 0; i < 3; i++) {
           session.open().subscribe((ch) => {
             void ch.write(`m${i}`);
@@ -56,10 +56,8 @@ describe('write batching', () => {
         return ok;
       };
       // 10 pings, then 150 pings, each batch in one chunk: every ping is answered with a pong.
-      hot('-a-b').subscribe((x) => {
-        const n = x === 'a' ? 10 : 150;
-        peer.send(encodeFrames(Array.from({ length: n }, (_, i) => f.ping(i + 1))));
-      });
+      at(hot, 1, () => peer.send(encodeFrames(Array.from({ length: 10 }, (_, i) => f.ping(i + 1)))));
+      at(hot, 3, () => peer.send(encodeFrames(Array.from({ length: 150 }, (_, i) => f.ping(i + 1)))));
     });
     expect(framesPerWrite).toEqual([10, 64, 64, 22]);
   });
