@@ -44,8 +44,10 @@ export const MuxErrorCodes = {
   CHECKSUM: 'ERR_MUX_CHECKSUM',
 } as const;
 
+/** One of the stable string codes of {@link MuxErrorCodes}. */
 export type MuxErrorCode = (typeof MuxErrorCodes)[keyof typeof MuxErrorCodes];
 
+/** Optional details given to the {@link MuxError} constructor. */
 export interface MuxErrorDetails {
   /** The numeric code that travelled (or will travel) on the wire: a GoAway code or a reset/reject code. */
   wireCode?: number;
@@ -59,10 +61,15 @@ export interface MuxErrorDetails {
 
 /** The one error type rxmux produces. `code` is stable across releases; match on it, not on `message`. */
 export class MuxError extends Error {
+  /** Always `'MuxError'`. */
   override readonly name = 'MuxError';
+  /** The stable error code; match on it, not on `message`. */
   readonly code: MuxErrorCode;
+  /** The numeric code that travelled (or will travel) on the wire: a GoAway code or a reset/reject code; undefined when none. */
   readonly wireCode: number | undefined;
+  /** The reject or reset reason (rxmux profile); undefined when none. */
   readonly reason: string | undefined;
+  /** True when the peer reported the condition, false when it was detected locally. */
   readonly remote: boolean;
 
   constructor(code: MuxErrorCode, message: string, details: MuxErrorDetails = {}) {

@@ -80,6 +80,10 @@ export interface SessionOptions {
 /** Options with every default filled in. */
 export type ResolvedOptions = Required<SessionOptions>;
 
+/**
+ * The default of every session option that has a fixed one (sizes in bytes, times in ms of the session's scheduler).
+ * `role` has none; `scheduler` defaults to `asyncScheduler` and `frameTimeout` to `keepAliveTimeout`.
+ */
 export const DEFAULTS: Omit<ResolvedOptions, 'role' | 'scheduler' | 'frameTimeout'> = {
   profile: 'rxmux',
   receiveWindow: INITIAL_WINDOW,

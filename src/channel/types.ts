@@ -22,13 +22,17 @@ export type ChannelState =
 
 /** A snapshot of one channel's counters. */
 export interface ChannelStats {
+  /** Stream id on the wire. */
   readonly id: number;
+  /** Where the channel stands now. */
   readonly state: ChannelState;
-  /** Payload bytes received / sent. */
+  /** Payload bytes received. */
   readonly bytesIn: number;
+  /** Payload bytes sent (taken into Data frames). */
   readonly bytesOut: number;
-  /** Data frames received / sent (frames carrying payload). */
+  /** Data frames received (frames carrying payload). */
   readonly framesIn: number;
+  /** Data frames sent (frames carrying payload). */
   readonly framesOut: number;
   /** Bytes the peer still lets us send (its window for us). */
   readonly credit: number;
@@ -46,6 +50,7 @@ export interface ChannelStats {
 
 /** How a channel ended: `error` is undefined for a clean close of both directions. */
 export interface ChannelEnd {
+  /** The error the channel failed with; undefined after a clean close of both directions. */
   readonly error: MuxError | undefined;
 }
 

@@ -164,6 +164,10 @@ export class FrameReader {
     return this.headFill === 0 && !this.inFrame && this.skipping === 0;
   }
 
+  /**
+   * Feeds one carrier chunk of any size; reports each header and frame it completes to the sink. Throws the
+   * {@link MuxError} of a violation (`ERR_MUX_PROTOCOL`) or of the sink's header check, and again on every later call.
+   */
   push(chunk: Uint8Array): void {
     if (this.failure) throw this.failure;
     let at = 0;
@@ -291,6 +295,10 @@ export class FrameDecoder {
     return this.reader.idle;
   }
 
+  /**
+   * Feeds one carrier chunk of any size; calls `onFrame` for each frame it completes. Throws the {@link MuxError} of a
+   * violation (`ERR_MUX_PROTOCOL`) or of `checkHeader`, and again on every later call.
+   */
   push(chunk: Uint8Array): void {
     this.reader.push(chunk);
   }

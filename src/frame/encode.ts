@@ -20,7 +20,12 @@ export function writeHeader(
 }
 
 /** The wire type byte and length field of a frame. */
-export function headerFields(frame: Frame): { type: number; length: number } {
+export function headerFields(frame: Frame): {
+  /** The frame type byte (see {@link FrameType}). */
+  type: number;
+  /** The header's length field: payload bytes for Data, else the delta / opaque / code. */
+  length: number;
+} {
   switch (frame.type) {
     case 'data':
       return { type: FrameType.Data, length: frame.data.byteLength };

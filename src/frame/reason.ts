@@ -18,7 +18,12 @@ export function encodeReason(code: number, reason: Uint8Array | string): Uint8Ar
 }
 
 /** Reads a reset/reject payload; a payload shorter than 4 bytes is code 0 with no reason. */
-export function parseReason(payload: Uint8Array): { code: number; reason: string | undefined } {
+export function parseReason(payload: Uint8Array): {
+  /** The reset/reject code (u32). */
+  code: number;
+  /** The UTF-8 reason; undefined when the payload carries none. */
+  reason: string | undefined;
+} {
   if (payload.byteLength < 4) return { code: 0, reason: undefined };
   const code = readU32(payload, 0);
   return { code, reason: payload.byteLength > 4 ? utf8(payload.subarray(4)) : undefined };

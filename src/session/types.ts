@@ -30,13 +30,17 @@ export interface OpenOptions {
 export interface AcceptOptions {
   /** Reply metadata the opener sees (rxmux profile). */
   meta?: Uint8Array | string;
+  /** Share of the carrier relative to other channels: a positive finite number. Default 1. */
   weight?: number;
+  /** Idle read timeout for this channel, in ms; 0 = none. Default: the session's `readTimeout`. */
   readTimeout?: number;
+  /** Idle write timeout for this channel, in ms; 0 = none. Default: the session's `writeTimeout`. */
   writeTimeout?: number;
 }
 
 /** An open request from the peer, waiting for this side's answer. */
 export interface IncomingChannel {
+  /** Stream id the peer chose: odd when a client opened it, even when a server did. */
   readonly id: number;
   /** The opener's metadata (empty in the yamux profile). */
   readonly meta: Uint8Array;
@@ -48,13 +52,19 @@ export interface IncomingChannel {
 
 /** A snapshot of a session's counters. */
 export interface SessionStats {
+  /** Bytes received from the carrier, frame headers included. */
   readonly bytesIn: number;
+  /** Bytes handed to the carrier, frame headers included. */
   readonly bytesOut: number;
+  /** Frames received, of every type (frames whose payload was skipped unread are not counted). */
   readonly framesIn: number;
+  /** Frames sent, of every type (control frames count once queued). */
   readonly framesOut: number;
   /** Channels registered now (opening, pending, open). */
   readonly openChannels: number;
+  /** Channels this side opened (SYN sent) since the session started. */
   readonly openedLocal: number;
+  /** Opens from the peer admitted as channels since the session started (refused ones count in `refusedOpens`). */
   readonly openedRemote: number;
   /** Inbound opens answered with RST (backlog, maxOpen, going away, oversized metadata, rejected). */
   readonly refusedOpens: number;
@@ -73,6 +83,7 @@ export interface SessionStats {
 
 /** How a session ended: `error` is undefined after a clean close. */
 export interface SessionEnd {
+  /** The error the session failed with; undefined after a clean close. */
   readonly error: MuxError | undefined;
 }
 
@@ -87,7 +98,9 @@ export interface SessionEnd {
  * ```
  */
 export interface Session {
+  /** This side's role: `client` opens odd stream ids, `server` even ones. */
   readonly role: 'client' | 'server';
+  /** The wire profile in use (see {@link SessionOptions.profile}). */
   readonly profile: 'rxmux' | 'yamux';
   /** Opens requested by the peer. One subscriber at a time; while none, up to `acceptBacklog` wait. Completes when the session ends cleanly, errors when it fails. */
   readonly incoming$: Observable<IncomingChannel>;
@@ -103,6 +116,7 @@ export interface Session {
   destroy(error?: MuxError): void;
   /** Emits once when the session has ended. */
   readonly closed$: Observable<SessionEnd>;
+  /** True once the session has ended (closed, destroyed, or failed). */
   readonly isClosed: boolean;
   /** Counters now. */
   stats(): SessionStats;
