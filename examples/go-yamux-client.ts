@@ -13,7 +13,7 @@
 import { createHash } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { lastValueFrom } from 'rxjs';
-import { type Channel, type Session } from '../src/index.js';
+import type { Channel, Session } from '../src/index.js';
 import { mulberry32 } from '../src/testing.js';
 import { connect } from '../src/node.js';
 

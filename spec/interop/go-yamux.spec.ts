@@ -9,7 +9,7 @@
  */
 import { firstValueFrom } from 'rxjs';
 import type { Channel } from '../../src/channel/types.js';
-import { isMuxError, MuxError } from '../../src/errors.js';
+import { isMuxError, type MuxError } from '../../src/errors.js';
 import type { IncomingChannel, Session } from '../../src/session/types.js';
 import type { SessionOptions } from '../../src/options.js';
 import { goPeerPath, goPeerPattern, requireGoPeer, startGoPeer, type GoPeer } from './go-peer.js';

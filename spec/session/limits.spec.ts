@@ -151,7 +151,7 @@ describe('metadata size limit (rxmux profile)', () => {
       at(hot, [2, 3], () => buffered.push(session.stats().bufferedIn));
       at(hot, 6, () => (stats = session.stats()));
       expectObservable(peer.written$).toBe('-r--k', {
-        r: f.reset(1, 0, "open metadata of 100 bytes exceeds the acceptor's maxMetadata (8 bytes)"),
+        r: f.reset(1, 0, 'metadata of 100 bytes over the limit of 8'),
         k: f.accept(3),
       });
     });

@@ -93,7 +93,7 @@ export class InboundFrames implements FrameSink {
     const s = this.s;
     if (flags & Flag.SYN) {
       // Oversized open metadata: answer with RST, nothing buffered.
-      if (s.opens.admitPeerId(id)) s.opens.refuse(id, `open metadata of ${length} bytes exceeds the acceptor's maxMetadata (${s.options.maxMetadata} bytes)`);
+      if (s.opens.admitPeerId(id)) s.opens.refuse(id, `metadata of ${length} bytes over the limit of ${s.options.maxMetadata}`);
       return;
     }
     const ch = s.channel(id);

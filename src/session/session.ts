@@ -2,7 +2,7 @@
 // turn leave in one carrier write); graceful close, destroy and the end of everything; stats.
 import type { Observable, Subscription } from 'rxjs';
 import type { Carrier } from '../carrier.js';
-import { ChannelImpl } from '../channel/channel.js';
+import type { ChannelImpl } from '../channel/channel.js';
 import type { Channel, ChannelHost } from '../channel/types.js';
 import { ReceiveBudget } from '../credit/receive-budget.js';
 import type { RttEstimate } from '../credit/rtt.js';
