@@ -1,12 +1,18 @@
 /**
  * Smoke check of `npm run bench`: the quick mode runs end to end for the raw socket and rxmux, and its JSON has a
- * number for every metric of every workload. It checks that the benchmark works, not how fast anything is.
+ * number for every metric of every workload (hol included) in both producer modes of the bulk workloads. It checks
+ * that the benchmark works, not how fast anything is.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { METRICS, WORKLOADS } from '../../bench/common.js';
+import { BULK_WORKLOADS, METRICS, PRODUCERS, WORKLOADS, type WorkloadName } from '../../bench/common.js';
+
+/** The result keys of a run of every workload: `bulk1:await`, `bulk1:drain`, ..., `rtt`, `idle`, `hol:await`, `hol:drain`. */
+const CASES: { key: string; workload: WorkloadName }[] = WORKLOADS.flatMap((w) =>
+  BULK_WORKLOADS.includes(w) ? PRODUCERS.map((p) => ({ key: `${w}:${p}`, workload: w })) : [{ key: w, workload: w }],
+);
 
 const ROOT = join(__dirname, '..', '..');
 
@@ -48,13 +54,13 @@ describe('npm run bench -- --quick --peers raw,rxmux', () => {
 
   it('records a quick run of every workload for the raw socket and rxmux only', () => {
     expect(results.meta).toMatchObject({ quick: true, peers: ['raw', 'rxmux'], workloads: [...WORKLOADS] });
-    expect(Object.keys(results.results)).toEqual([...WORKLOADS]);
-    for (const w of WORKLOADS) expect(Object.keys(results.results[w]!)).toEqual(['raw', 'rxmux']);
+    expect(Object.keys(results.results)).toEqual(CASES.map((c) => c.key));
+    for (const { key } of CASES) expect(Object.keys(results.results[key]!)).toEqual(['raw', 'rxmux']);
   });
 
-  it.each([...WORKLOADS])('has a finite positive number for every %s metric of both peers, with no failed measurement', (w) => {
+  it.each(CASES.map((c) => [c.key, c.workload] as const))('has a finite positive number for every %s metric of both peers, with no failed measurement', (key, w) => {
     for (const peer of ['raw', 'rxmux']) {
-      const cell = results.results[w]![peer]!;
+      const cell = results.results[key]![peer]!;
       expect({ peer, errors: cell.errors }).toEqual({ peer, errors: [] });
       for (const def of METRICS[w]) {
         const st = cell.metrics[def.key];
@@ -66,12 +72,19 @@ describe('npm run bench -- --quick --peers raw,rxmux', () => {
   });
 
   it('gives every rxmux figure as a ratio to the raw socket of the same run', () => {
-    for (const w of WORKLOADS) {
-      for (const def of METRICS[w]) {
-        const ratio = results.results[w]!['rxmux']!.metrics[def.key]!.ratioToRaw;
-        expect({ w, metric: def.key, finite: Number.isFinite(ratio) }).toEqual({ w, metric: def.key, finite: true });
+    for (const { key, workload } of CASES) {
+      for (const def of METRICS[workload]) {
+        const ratio = results.results[key]!['rxmux']!.metrics[def.key]!.ratioToRaw;
+        expect({ key, metric: def.key, finite: Number.isFinite(ratio) }).toEqual({ key, metric: def.key, finite: true });
       }
     }
+  });
+
+  it('prints the hol table with both sides\' CPU time for each producer mode', () => {
+    const out = String(run.stdout);
+    expect(out).toContain('## hol: echo round trip');
+    expect(out).toMatch(/\| peer \| producer \| p50 echo round trip under load \(µs\) \|.*\| opener CPU \(user\+system\) \(ms\) \| acceptor CPU \(user\+system\) \(ms\) \|/);
+    for (const p of PRODUCERS) expect(out).toMatch(new RegExp(`^\\| rxmux \\| ${p} \\| [\\d,]+ ×[\\d.]+ \\|`, 'm'));
   });
 
   it('judges the targets it can with the peers measured, and leaves the peer comparisons n/a', () => {
