@@ -29,14 +29,14 @@ interface Results {
   targets: { name: string; measured: string; pass: boolean | null }[];
 }
 
-describe('npm run bench -- --quick --peers raw,rxmux', () => {
+describe('npm run bench -- --quick --peers raw,rxmux --producer both', () => {
   let out: string;
   let run: ReturnType<typeof spawnSync>;
   let results: Results;
 
   beforeAll(() => {
     out = mkdtempSync(join(tmpdir(), 'rxmux-bench-'));
-    run = spawnSync(process.execPath, ['--import', 'tsx', join(ROOT, 'bench', 'run.ts'), '--quick', '--peers', 'raw,rxmux', '--out', out], {
+    run = spawnSync(process.execPath, ['--import', 'tsx', join(ROOT, 'bench', 'run.ts'), '--quick', '--peers', 'raw,rxmux', '--producer', 'both', '--out', out], {
       cwd: ROOT,
       encoding: 'utf8',
       timeout: 110_000,
@@ -95,4 +95,25 @@ describe('npm run bench -- --quick --peers raw,rxmux', () => {
       expect({ name, judged: typeof byName[name] }).toEqual({ name, judged: 'boolean' });
     }
   });
+});
+
+describe('npm run bench with the go-yamux peer when its Go driver is not built', () => {
+  it('prints a clear line, skips go-yamux and measures the other peers', () => {
+    const out = mkdtempSync(join(tmpdir(), 'rxmux-bench-go-'));
+    try {
+      const run = spawnSync(
+        process.execPath,
+        ['--import', 'tsx', join(ROOT, 'bench', 'run.ts'), '--quick', '--peers', 'raw,go-yamux', '--workloads', 'rtt', '--out', out],
+        { cwd: ROOT, encoding: 'utf8', timeout: 55_000, env: { ...process.env, RXMUX_GO_BENCH: join(out, 'no-such-benchpeer') } },
+      );
+      expect({ status: run.status, stderr: run.status === 0 ? '' : run.stderr }).toEqual({ status: 0, stderr: '' });
+      expect(run.stderr).toMatch(/^go-yamux: skipped: the Go bench driver .*no-such-benchpeer is not built \(run npm run setup:interop/m);
+      const results = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')) as Results;
+      expect(results.meta.peers).toEqual(['raw']);
+      expect(results.results['rtt']!['raw']!.errors).toEqual([]);
+      expect(String(run.stdout)).toContain('go-yamux was skipped');
+    } finally {
+      rmSync(out, { recursive: true, force: true });
+    }
+  }, 60_000);
 });
