@@ -3,11 +3,45 @@
  * orchestrator (bench/run.ts) and the workers (bench/worker.ts) exchange over the IPC channel, and small statistics.
  */
 
-export const PEERS = ['raw', 'rxmux', 'bpmux', 'libp2p-yamux', 'http2'] as const;
+export const PEERS = ['raw', 'rxmux', 'bpmux', 'libp2p-yamux', 'http2', 'go-yamux', 'ws-raw', 'rxmux-ws'] as const;
 export type PeerName = (typeof PEERS)[number];
 
-export const WORKLOADS = ['bulk1', 'bulk64', 'open', 'rtt', 'idle'] as const;
+export const WORKLOADS = ['bulk1', 'bulk64', 'open', 'rtt', 'idle', 'hol'] as const;
 export type WorkloadName = (typeof WORKLOADS)[number];
+
+/**
+ * How a bulk producer (bulk1, bulk64, hol) writes its 64 KiB chunks:
+ * - `await`: awaits each write's own promise where the library has one (rxmux `Channel.write`); the other peers
+ *   use their back-pressure signal (Node streams: `write()` false, then `'drain'`; libp2p: `send()` false, then
+ *   `onDrain()`; Go: the blocking `Write`).
+ * - `drain`: the Node stream pattern: write until the stream reports back-pressure, then wait for `'drain'`
+ *   (rxmux: through `toDuplex(channel)` from rxmux/node, default 16 KiB writable high-water mark). The peers that
+ *   are Node streams already write this way in both modes; Go has only its blocking `Write` (await only).
+ */
+export const PRODUCERS = ['await', 'drain'] as const;
+export type Producer = (typeof PRODUCERS)[number];
+
+/** Workloads whose producer mode is selectable. */
+export const BULK_WORKLOADS: readonly WorkloadName[] = ['bulk1', 'bulk64', 'hol'];
+
+/** One measured case: a workload, and for the bulk workloads a producer mode. Its key: `bulk1:await`, `rtt`. */
+export interface Case {
+  workload: WorkloadName;
+  producer?: Producer;
+}
+export const caseKey = (c: Case): string => (c.producer ? `${c.workload}:${c.producer}` : c.workload);
+
+/** The baseline every peer's ratio is taken against: the plain connection of the same carrier. */
+export function baselineOf(peer: PeerName): PeerName {
+  return peer === 'ws-raw' || peer === 'rxmux-ws' ? 'ws-raw' : 'raw';
+}
+
+/** Which cases a peer runs (the WebSocket peers: the bulk workloads and hol; Go: no drain mode). */
+export function peerRuns(peer: PeerName, c: Case): boolean {
+  if ((peer === 'ws-raw' || peer === 'rxmux-ws') && !BULK_WORKLOADS.includes(c.workload)) return false;
+  if (peer === 'go-yamux' && c.producer === 'drain') return false;
+  return true;
+}
 
 export const KiB = 1024;
 export const MiB = 1024 * KiB;
@@ -31,6 +65,14 @@ export interface Sizes {
   rttPayload: number;
   /** idle: channels opened and left idle (a reader attached), opened `openInFlight` at a time. */
   idleChannels: number;
+  /**
+   * hol: `holChannels` channels each push `holBytes` one way (in `writeSize` writes) while one more channel on the
+   * same connection does sequential `holPayload`-byte echo round trips, after `holWarmup` untimed ones.
+   */
+  holChannels: number;
+  holBytes: number;
+  holPayload: number;
+  holWarmup: number;
 }
 
 export const FULL: Sizes = {
@@ -45,6 +87,10 @@ export const FULL: Sizes = {
   rttWarmup: 1_000,
   rttPayload: 64,
   idleChannels: 10_000,
+  holChannels: 8,
+  holBytes: 64 * MiB,
+  holPayload: 64,
+  holWarmup: 200,
 };
 
 export const QUICK: Sizes = {
@@ -59,11 +105,17 @@ export const QUICK: Sizes = {
   rttWarmup: 100,
   rttPayload: 64,
   idleChannels: 1_000,
+  holChannels: 8,
+  holBytes: 16 * MiB,
+  holPayload: 64,
+  holWarmup: 50,
 };
 
 /** What a worker needs to run its side of one measurement. */
 export interface WorkerParams {
   sizes: Sizes;
+  /** Bulk producer mode (bulk1, bulk64, hol); default `await`. */
+  producer?: Producer;
 }
 
 /** Figures one measurement produces (all numbers; names are the metric keys below). */
@@ -78,6 +130,9 @@ export type WorkerMessage =
 
 /** orchestrator -> worker */
 export type OrchestratorMessage = { t: 'measure' } | { t: 'stop' };
+
+/** Workloads where the acceptor also sends a `result` (its own figures), merged with the opener's. */
+export const ACCEPTOR_REPORTS: readonly WorkloadName[] = ['idle', 'hol'];
 
 /** A metric of a workload: how it is shown and which way is better. */
 export interface MetricDef {
@@ -104,6 +159,14 @@ export const METRICS: Record<WorkloadName, MetricDef[]> = {
     { key: 'openerRss', label: 'opener RSS / channel', unit: 'B', better: 'lower', digits: 0 },
     { key: 'acceptorHeap', label: 'acceptor heap / channel', unit: 'B', better: 'lower', digits: 0 },
     { key: 'acceptorRss', label: 'acceptor RSS / channel', unit: 'B', better: 'lower', digits: 0 },
+  ],
+  hol: [
+    { key: 'p50us', label: 'p50 echo round trip under load', unit: 'µs', better: 'lower', digits: 0 },
+    { key: 'p99us', label: 'p99 echo round trip under load', unit: 'µs', better: 'lower', digits: 0 },
+    { key: 'maxUs', label: 'max echo round trip under load', unit: 'µs', better: 'lower', digits: 0 },
+    { key: 'mibps', label: 'bulk aggregate throughput', unit: 'MiB/s', better: 'higher', digits: 0 },
+    { key: 'openerCpuMs', label: 'opener CPU (user+system)', unit: 'ms', better: 'lower', digits: 0 },
+    { key: 'acceptorCpuMs', label: 'acceptor CPU (user+system)', unit: 'ms', better: 'lower', digits: 0 },
   ],
 };
 

@@ -3,11 +3,11 @@
  * each reporting to this process over an IPC channel. Used by bench/run.ts and bench/profile.ts.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import os from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Figures, OrchestratorMessage, PeerName, Sizes, WorkerMessage, WorkerParams, WorkloadName } from './common.js';
+import { ACCEPTOR_REPORTS, type Figures, type OrchestratorMessage, type PeerName, type Producer, type Sizes, type WorkerMessage, type WorkerParams, type WorkloadName } from './common.js';
 
 export const BENCH_DIR = dirname(fileURLToPath(import.meta.url));
 export const ROOT_DIR = dirname(BENCH_DIR);
@@ -38,6 +38,17 @@ export async function bundleLauncher(): Promise<Launcher> {
   return { kind: 'bundle', args: [outfile] };
 }
 
+/** Where `npm run setup:interop` builds the Go bench driver (bench/go/benchpeer); RXMUX_GO_BENCH overrides it. */
+export function goBenchPath(): string {
+  return process.env['RXMUX_GO_BENCH'] ?? join(ROOT_DIR, '.tmp', 'interop', 'benchpeer');
+}
+
+/** Why the go-yamux peer cannot run here, or undefined when its driver is built. */
+export function goBenchMissing(): string | undefined {
+  const p = goBenchPath();
+  return existsSync(p) ? undefined : `the Go bench driver ${p} is not built (run npm run setup:interop; it needs the Go toolchain and golang-github-hashicorp-yamux-dev)`;
+}
+
 export function tsxLauncher(): Launcher {
   return { kind: 'tsx', args: ['--import', 'tsx', join(BENCH_DIR, 'worker.ts')] };
 }
@@ -46,6 +57,8 @@ export interface MeasureOptions {
   peer: PeerName;
   workload: WorkloadName;
   sizes: Sizes;
+  /** Bulk producer mode (bulk1, bulk64, hol); default `await`. */
+  producer?: Producer;
   launcher: Launcher;
   timeoutMs: number;
   /** Extra node flags per side (e.g. --cpu-prof). */
@@ -101,22 +114,17 @@ interface Worker {
 }
 
 function startWorker(opts: MeasureOptions, role: 'acceptor' | 'opener', port?: number): Worker {
-  const params: WorkerParams = { sizes: opts.sizes };
-  const args = [
-    '--expose-gc',
-    ...(opts.nodeFlags?.[role] ?? []),
-    ...opts.launcher.args,
-    role,
-    opts.peer,
-    opts.workload,
-    JSON.stringify(params),
-    ...(port === undefined ? [] : [String(port)]),
-  ];
-  const child = spawn(process.execPath, args, {
-    cwd: ROOT_DIR,
-    stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
-    env: { ...process.env, ...opts.env },
-  });
+  const params: WorkerParams = { sizes: opts.sizes, producer: opts.producer ?? 'await' };
+  const own = [role, opts.peer, opts.workload, JSON.stringify(params), ...(port === undefined ? [] : [String(port)])];
+  // The Go driver speaks the same messages as JSON lines: its stdout to us, our messages on its stdin.
+  const go = opts.peer === 'go-yamux';
+  const child = go
+    ? spawn(goBenchPath(), own, { cwd: ROOT_DIR, stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, ...opts.env } })
+    : spawn(process.execPath, ['--expose-gc', ...(opts.nodeFlags?.[role] ?? []), ...opts.launcher.args, ...own], {
+        cwd: ROOT_DIR,
+        stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+        env: { ...process.env, ...opts.env },
+      });
   const tail: string[] = [];
   const keep = (b: Buffer): void => {
     tail.push(b.toString());
@@ -124,6 +132,19 @@ function startWorker(opts: MeasureOptions, role: 'acceptor' | 'opener', port?: n
   };
   child.stdout!.on('data', keep);
   child.stderr!.on('data', keep);
+  if (go) {
+    let partial = '';
+    child.stdout!.setEncoding('utf8').on('data', (s: string) => {
+      partial += s;
+      let nl: number;
+      while ((nl = partial.indexOf('\n')) >= 0) {
+        const line = partial.slice(0, nl).trim();
+        partial = partial.slice(nl + 1);
+        if (line.startsWith('{')) child.emit('message', JSON.parse(line) as WorkerMessage);
+      }
+    });
+    child.stdin!.on('error', () => undefined);
+  }
   const inbox: WorkerMessage[] = [];
   let waiter: { pred: (m: WorkerMessage) => boolean; resolve: (m: WorkerMessage) => void; reject: (e: Error) => void } | undefined;
   let exitCode: number | null | undefined;
@@ -166,6 +187,7 @@ function startWorker(opts: MeasureOptions, role: 'acceptor' | 'opener', port?: n
 
 function tell(w: Worker, msg: OrchestratorMessage): void {
   if (w.child.connected) w.child.send(msg);
+  else if (w.child.stdin && !w.child.stdin.destroyed) w.child.stdin.write(`${JSON.stringify(msg)}\n`);
 }
 
 async function stop(w: Worker | undefined): Promise<void> {
@@ -194,6 +216,11 @@ export async function measure(opts: MeasureOptions): Promise<Measurement> {
       const [a] = await Promise.all([acceptor.next((m) => m.t === 'result'), opener.next((m) => m.t === 'opened')]);
       tell(opener, { t: 'measure' });
       const o = await opener.next((m) => m.t === 'result');
+      if (a.t !== 'result' || o.t !== 'result') throw new Error('unexpected message');
+      return { figures: { ...a.figures, ...o.figures } };
+    }
+    if (ACCEPTOR_REPORTS.includes(opts.workload)) {
+      const [a, o] = await Promise.all([acceptor.next((m) => m.t === 'result'), opener.next((m) => m.t === 'result')]);
       if (a.t !== 'result' || o.t !== 'result') throw new Error('unexpected message');
       return { figures: { ...a.figures, ...o.figures } };
     }

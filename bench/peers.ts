@@ -10,7 +10,7 @@
 import { once } from 'node:events';
 import net from 'node:net';
 import type { Duplex } from 'node:stream';
-import type { PeerName } from './common.js';
+import type { PeerName, Producer } from './common.js';
 
 /** Bytes as a peer delivers them (libp2p delivers Uint8ArrayList). Only `byteLength` is read; echo writes it back as is. */
 export interface Chunk {
@@ -38,6 +38,12 @@ export interface Overrides {
   openChannels?: number;
 }
 
+/** How the opener drives its channels. */
+export interface OpenerMode {
+  /** Bulk producer mode (see PRODUCERS in common.ts). Default `await`. */
+  producer?: Producer;
+}
+
 export interface Peer {
   /**
    * Loads the peer's modules (the worker calls it before its memory baseline, so module code is not counted as
@@ -47,7 +53,7 @@ export interface Peer {
   /** Listens on 127.0.0.1:0 and calls `onChannel` for each channel the opener opens. Resolves with the port. */
   listen(onChannel: (ch: Chan) => void, overrides: Overrides, onError: (e: unknown) => void): Promise<number>;
   /** Connects to the acceptor (for the muxers: one TCP connection carrying every channel). */
-  connect(port: number, overrides: Overrides, onError: (e: unknown) => void): Promise<OpenerSide>;
+  connect(port: number, overrides: Overrides, onError: (e: unknown) => void, mode?: OpenerMode): Promise<OpenerSide>;
   /** How the peer is driven, for the results notes. */
   note: string;
   /** The change from the peer's defaults `overrides` cause, if any (for the results notes). */
@@ -117,7 +123,7 @@ const raw: Peer = {
   async connect(port, _ov, onError) {
     return { open: async () => duplexChan(await connectTcp(port, true), onError) };
   },
-  note: 'raw: net.Socket, one TCP connection per channel (bulk1 and rtt: one connection; bulk64: 64 parallel connections; open and idle: a new connection per channel)',
+  note: 'raw: net.Socket, one TCP connection per channel (bulk1 and rtt: one connection; bulk64: 64 parallel connections; hol: 9, one echo and 8 bulk, so the kernel and the event loop are the only things shared; open and idle: a new connection per channel)',
   overrideNote: () => undefined,
 };
 
@@ -137,15 +143,13 @@ const rxmux: Peer = {
     server.on('error', onError);
     return listenOn(server);
   },
-  async connect(port, ov, onError) {
+  async connect(port, ov, onError, mode) {
     const { createSession } = await import('../src/index.js');
     const { socketCarrier } = await import('../src/node.js');
-    const { firstValueFrom } = await import('rxjs');
     const session = createSession(socketCarrier(await connectTcp(port)), { role: 'client', ...rxmuxOptions(ov) });
-    session.closed$.subscribe(({ error }) => error && onError(error));
-    return { open: async () => rxChan(await firstValueFrom(session.open()), onError) };
+    return rxOpener(session, onError, mode);
   },
-  note: "rxmux: src/ through createSession(socketCarrier(socket)), default profile 'rxmux', session and carrier defaults (TCP_NODELAY); Channel.write awaited for back-pressure, incoming$ subscribed",
+  note: "rxmux: src/ through createSession(socketCarrier(socket)), default profile 'rxmux', session and carrier defaults (TCP_NODELAY); producer await: Channel.write awaited, incoming$ subscribed; producer drain: the opener's channels through toDuplex(channel) (rxmux/node, default 16 KiB high-water marks), write() until false, then 'drain'",
   overrideNote: (ov) =>
     ov.openChannels && ov.openChannels > 4096 ? `rxmux: maxOpen raised from 4096 to ${ov.openChannels} on both ends (the default caps open channels below the workload)` : undefined,
 };
@@ -173,6 +177,15 @@ class RxChan implements Chan {
 }
 
 const rxChan = (ch: RxChannel, onError: (e: unknown) => void): Chan => new RxChan(ch, onError);
+
+/** The opener side over an rxmux session: channels as Channel (producer await) or as toDuplex(channel) (drain). */
+async function rxOpener(session: import('../src/index.js').Session, onError: (e: unknown) => void, mode: OpenerMode | undefined): Promise<OpenerSide> {
+  const { firstValueFrom } = await import('rxjs');
+  const { toDuplex } = await import('../src/node.js');
+  session.closed$.subscribe(({ error }) => error && onError(error));
+  if (mode?.producer === 'drain') return { open: async () => duplexChan(toDuplex(await firstValueFrom(session.open())), onError) };
+  return { open: async () => rxChan(await firstValueFrom(session.open()), onError) };
+}
 
 // ------------------------------------------------------------------------------------------------ bpmux
 
@@ -336,4 +349,85 @@ const http2Peer: Peer = {
   overrideNote: () => undefined,
 };
 
-export const PEER_IMPLS: Record<PeerName, Peer> = { raw, rxmux, bpmux, 'libp2p-yamux': libp2p, http2: http2Peer };
+// ------------------------------------------------------------------------------------------------ WebSocket
+
+/** An HTTP server on 127.0.0.1:0 with a `ws` WebSocketServer (defaults: no permessage-deflate); one callback per socket. */
+async function wsListen(onSocket: (ws: import('ws').WebSocket) => void, onError: (e: unknown) => void): Promise<number> {
+  const http = await import('node:http');
+  const { WebSocketServer } = await import('ws');
+  const server = http.createServer();
+  const wss = new WebSocketServer({ server });
+  wss.on('error', onError);
+  wss.on('connection', (ws) => onSocket(ws));
+  server.on('error', onError);
+  return listenOn(server as unknown as net.Server);
+}
+
+async function wsConnect(port: number): Promise<import('ws').WebSocket> {
+  const { WebSocket } = await import('ws');
+  const ws = new WebSocket(`ws://${HOST}:${port}/`);
+  await once(ws, 'open');
+  return ws;
+}
+
+/**
+ * The WebSocket baseline: a `ws` connection per channel, its bytes through createWebSocketStream (a Duplex: one
+ * binary message per write), no multiplexing. `ws` sets TCP_NODELAY itself.
+ */
+const wsRaw: Peer = {
+  async load() {
+    await import('ws');
+  },
+  async listen(onChannel, _ov, onError) {
+    const { createWebSocketStream } = await import('ws');
+    return wsListen((ws) => onChannel(duplexChan(createWebSocketStream(ws), onError)), onError);
+  },
+  async connect(port, _ov, onError) {
+    const { createWebSocketStream } = await import('ws');
+    return { open: async () => duplexChan(createWebSocketStream(await wsConnect(port)), onError) };
+  },
+  note: 'ws-raw: the `ws` package at its defaults (no permessage-deflate), one WebSocket connection per channel (bulk1: one; bulk64: 64; hol: 9), bytes through createWebSocketStream (write() false, then drain): the baseline of rxmux-ws',
+  overrideNote: () => undefined,
+};
+
+const rxmuxWs: Peer = {
+  async load() {
+    await Promise.all([import('../src/index.js'), import('../src/web.js'), import('../src/node.js'), import('rxjs'), import('ws')]);
+  },
+  async listen(onChannel, ov, onError) {
+    const { createSession } = await import('../src/index.js');
+    const { websocketCarrier } = await import('../src/web.js');
+    return wsListen((ws) => {
+      const session = createSession(websocketCarrier(ws), { role: 'server', ...rxmuxOptions(ov) });
+      session.incoming$.subscribe({ next: (req) => onChannel(rxChan(req.accept(), onError)), error: onError });
+    }, onError);
+  },
+  async connect(port, ov, onError, mode) {
+    const { createSession } = await import('../src/index.js');
+    const { websocketCarrier } = await import('../src/web.js');
+    const session = createSession(websocketCarrier(await wsConnect(port)), { role: 'client', ...rxmuxOptions(ov) });
+    return rxOpener(session, onError, mode);
+  },
+  note: "rxmux-ws: rxmux over websocketCarrier (rxmux/web, defaults: 1 MiB high-water mark, drain from ws's send callbacks) on one `ws` connection; channels driven as for rxmux (await / drain)",
+  overrideNote: (ov) => rxmux.overrideNote(ov),
+};
+
+/** Go hashicorp/yamux runs as its own binary (bench/go/benchpeer), started by bench/harness.ts, not through this API. */
+const goYamux: Peer = {
+  load: async () => undefined,
+  listen: () => Promise.reject(new Error('go-yamux runs as a Go binary (bench/go), not in a Node worker')),
+  connect: () => Promise.reject(new Error('go-yamux runs as a Go binary (bench/go), not in a Node worker')),
+  note: 'go-yamux: hashicorp/yamux (Debian golang-github-hashicorp-yamux-dev) on both ends, driven by bench/go/benchpeer (built by npm run setup:interop), yamux.DefaultConfig() (256 KiB stream window, keep-alive on), one goroutine per channel, blocking Write (its writer is a FIFO of frames: producer await only), TCP_NODELAY (Go default); CPU from getrusage, idle memory from the Go heap (runtime.MemStats.HeapAlloc after runtime.GC) and RSS',
+  overrideNote: () => undefined,
+};
+
+export const PEER_IMPLS: Record<PeerName, Peer> = {
+  raw,
+  rxmux,
+  bpmux,
+  'libp2p-yamux': libp2p,
+  http2: http2Peer,
+  'go-yamux': goYamux,
+  'ws-raw': wsRaw,
+  'rxmux-ws': rxmuxWs,
+};

@@ -6,7 +6,8 @@
  *
  * (or `node --expose-gc --import tsx bench/worker.ts ...`). The acceptor listens and sends `ready` with its port;
  * the opener connects, runs the workload and sends `result`. For `idle`, the acceptor sends its `result` once it
- * holds every channel, then the orchestrator sends `measure` to the opener. `stop` ends a worker.
+ * holds every channel, then the orchestrator sends `measure` to the opener. For `hol`, the acceptor sends its
+ * `result` (its CPU time) once it acknowledged every bulk channel. `stop` ends a worker.
  */
 import { writeFileSync } from 'node:fs';
 import { Session as InspectorSession } from 'node:inspector';
@@ -14,7 +15,7 @@ import { join } from 'node:path';
 import { writeHeapSnapshot } from 'node:v8';
 import type { Figures, OrchestratorMessage, PeerName, WorkerMessage, WorkerParams, WorkloadName } from './common.js';
 import { PEER_IMPLS, type Chan, type Overrides } from './peers.js';
-import { acceptorHandler, bulk1, bulk64, openClose, openIdle, rtt, settledMemory } from './workloads.js';
+import { acceptorHandler, bulk1, bulk64, hol, openClose, openIdle, rtt, settledMemory } from './workloads.js';
 import { installPolyfills } from './polyfill.js';
 
 installPolyfills();
@@ -108,7 +109,7 @@ async function acceptor(): Promise<void> {
         result({ acceptorHeap: (after.heap - base!.heap) / n, acceptorRss: (after.rss - base!.rss) / n, acceptorExternal: (after.external - base!.external) / n });
       }, fail);
     }, 50);
-  });
+  }, result);
   const port = await peer.listen(handler, overrides, onChannelError);
   send({ t: 'ready', port });
   await startProfile();
@@ -116,7 +117,7 @@ async function acceptor(): Promise<void> {
 
 async function opener(): Promise<void> {
   await peer.load();
-  const side = await peer.connect(Number(portArg), overrides, onChannelError);
+  const side = await peer.connect(Number(portArg), overrides, onChannelError, { producer: params.producer ?? 'await' });
   const timed = async (run: Promise<Figures>): Promise<void> => {
     const figures = await run;
     await stopProfile();
@@ -132,6 +133,8 @@ async function opener(): Promise<void> {
       return timed(openClose(side, sizes));
     case 'rtt':
       return timed(rtt(side, sizes));
+    case 'hol':
+      return timed(hol(side, sizes));
     case 'idle': {
       const base = await settledMemory();
       snapshot('before');

@@ -36,8 +36,51 @@ export async function settledMemory(): Promise<{ heap: number; rss: number; exte
  * - open, rtt: echo every chunk; end after the peer ends.
  * - idle: attach a reader and hold the channel; `onIdle(count)` after each channel.
  */
-export function acceptorHandler(workload: WorkloadName, sizes: Sizes, onError: (e: unknown) => void, onIdle: (count: number) => void): (ch: Chan) => void {
+export function acceptorHandler(
+  workload: WorkloadName,
+  sizes: Sizes,
+  onError: (e: unknown) => void,
+  onIdle: (count: number) => void,
+  report: (figures: Figures) => void = noop,
+): (ch: Chan) => void {
   switch (workload) {
+    case 'hol': {
+      // The first channel is the echo channel (the opener opens it, and completes warm-up round trips on it,
+      // before it opens the bulk channels); every later one is a bulk channel, counted and acknowledged.
+      // CPU is taken from the first bulk byte to the last ACK.
+      let channels = 0;
+      let acked = 0;
+      let cpu0: NodeJS.CpuUsage | undefined;
+      let t0 = 0;
+      return (ch) => {
+        if (channels++ === 0) {
+          ch.read(
+            (c) => ch.write(c)?.catch(onError),
+            () => ch.end(),
+          );
+          return;
+        }
+        let got = 0;
+        ch.read(
+          (c) => {
+            if (!cpu0) {
+              cpu0 = process.cpuUsage();
+              t0 = performance.now();
+            }
+            const before = got;
+            got += c.byteLength;
+            if (before < sizes.holBytes && got >= sizes.holBytes) {
+              ch.write(ACK)?.catch(onError);
+              if (++acked === sizes.holChannels) {
+                const cpu = process.cpuUsage(cpu0);
+                report({ acceptorCpuMs: (cpu.user + cpu.system) / 1000, acceptorWallMs: performance.now() - t0 });
+              }
+            }
+          },
+          () => ch.end(),
+        );
+      };
+    }
     case 'bulk1':
     case 'bulk64': {
       const expect = workload === 'bulk1' ? sizes.bulk1Bytes : sizes.bulk64Bytes;
@@ -173,6 +216,67 @@ export async function rtt(side: OpenerSide, sizes: Sizes): Promise<Figures> {
   ch.end();
   const sorted = Array.from(samples).sort((a, b) => a - b);
   return { p50us: percentile(sorted, 50), p99us: percentile(sorted, 99), meanUs: sorted.reduce((a, b) => a + b, 0) / sorted.length };
+}
+
+/**
+ * hol (head-of-line): one echo channel does sequential `holPayload`-byte round trips while `holChannels` other
+ * channels on the same connection each push `holBytes`. The echo channel is opened first and warmed up
+ * (`holWarmup` untimed rounds); then the bulk channels are opened, and the clock starts with their first writes.
+ * A round trip is a sample if it started while all bulk channels were still sending (before the first one's ACK
+ * came back, i.e. before any finished delivering): one held up behind bulk data counts with its full time.
+ * Aggregate throughput: all bulk bytes over the time to the last ACK. CPU: this process's user+system time over the
+ * same span (process.cpuUsage).
+ */
+export async function hol(side: OpenerSide, sizes: Sizes): Promise<Figures> {
+  const echo = await side.open();
+  const msg = filled(sizes.holPayload);
+  const reply = replies(echo, msg.byteLength);
+  const round = async (): Promise<void> => {
+    const back = reply();
+    const wait = echo.write(msg);
+    if (wait) await wait;
+    await back;
+  };
+  for (let i = 0; i < sizes.holWarmup; i++) await round();
+  const chans = await Promise.all(Array.from({ length: sizes.holChannels }, () => side.open()));
+  const acks = chans.map((ch) => replies(ch, 1)());
+  const chunk = filled(sizes.writeSize);
+  let loaded = true;
+  const done: number[] = [];
+  const samples: number[] = [];
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  const pinger = (async () => {
+    while (loaded) {
+      const s = performance.now();
+      await round();
+      samples.push((performance.now() - s) * 1000);
+    }
+  })();
+  await Promise.all([
+    ...chans.map((ch) => pour(ch, sizes.holBytes, chunk)),
+    ...acks.map((a) =>
+      a.then(() => {
+        loaded = false;
+        done.push(performance.now() - t0);
+      }),
+    ),
+  ]);
+  const last = Math.max(...done);
+  const cpu = process.cpuUsage(cpu0);
+  await pinger;
+  echo.end();
+  const sorted = samples.sort((a, b) => a - b);
+  return {
+    p50us: percentile(sorted, 50),
+    p99us: percentile(sorted, 99),
+    maxUs: sorted.length ? sorted[sorted.length - 1]! : NaN,
+    rounds: sorted.length,
+    mibps: (sizes.holChannels * sizes.holBytes) / MiB / (last / 1000),
+    firstMs: Math.min(...done),
+    lastMs: last,
+    openerCpuMs: (cpu.user + cpu.system) / 1000,
+  };
 }
 
 /** Opens `idleChannels` channels (`openInFlight` at a time), attaches a reader to each, and holds them. */

@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # Installs the Go toolchain and hashicorp/yamux (Debian packages) if missing,
 # then builds the Go interop peer (spec/interop/go/yamuxpeer) to
-# .tmp/interop/yamuxpeer and prints its path. Idempotent: rebuilds only when
-# the binary is missing or older than the peer's source.
+# .tmp/interop/yamuxpeer and prints its path, and the Go bench driver
+# (bench/go/benchpeer, the go-yamux peer of `npm run bench`) to
+# .tmp/interop/benchpeer. Idempotent: rebuilds a binary only when it is
+# missing or older than its source. A failure to build the bench driver is
+# reported but does not fail the script (the benchmark then skips go-yamux).
 #
 # There is no Go module proxy here: the peer is built in GOPATH mode against
 # the Debian-packaged source in /usr/share/gocode.
@@ -43,6 +46,19 @@ if [ ! -x "$OUT" ] || [ -n "$(find "$SRC_DIR" -name '*.go' -newer "$OUT" -print 
     GO111MODULE=off GOPATH="$GOPATH_DIR" GOFLAGS= GOCACHE="${GOCACHE:-$ROOT/.tmp/interop/gocache}" \
       go build -o "$OUT.tmp.$$" . && mv -f "$OUT.tmp.$$" "$OUT"
   )
+fi
+
+BENCH_SRC="$ROOT/bench/go/benchpeer"
+BENCH_OUT="$OUT_DIR/benchpeer"
+if [ -d "$BENCH_SRC" ] && { [ ! -x "$BENCH_OUT" ] || [ -n "$(find "$BENCH_SRC" -name '*.go' -newer "$BENCH_OUT" -print -quit)" ]; }; then
+  echo "setup-interop: building $BENCH_OUT (go-yamux bench driver)" >&2
+  if ! (
+    cd "$BENCH_SRC"
+    GO111MODULE=off GOPATH="$GOPATH_DIR" GOFLAGS= GOCACHE="${GOCACHE:-$ROOT/.tmp/interop/gocache}" \
+      go build -o "$BENCH_OUT.tmp.$$" . && mv -f "$BENCH_OUT.tmp.$$" "$BENCH_OUT"
+  ); then
+    echo "setup-interop: could not build the bench driver; npm run bench will skip go-yamux" >&2
+  fi
 fi
 
 echo "$OUT"

@@ -2,6 +2,7 @@
  * The demo's output: a live per-channel view (redrawn in place on a terminal, plain lines otherwise)
  * and the final summary.
  */
+import { describePercentile, judgeChatLatency, nearestRank } from './latency.js';
 import type { Session } from '../../src/index.js';
 import { human, MiB, now, short } from './data.js';
 import type { Flow } from './flows.js';
@@ -332,9 +333,12 @@ export function summary(model: ViewModel, finalRtt: number | undefined, color: b
   }
   const chat = model.flows.find((f) => f.kind === 'chat');
   if (chat && chat.latencies.length > 0) {
+    const verdict = judgeChatLatency(chat.latencies);
+    const mark = (r: string): string => (r === 'met' ? s.green('✓') : r === 'far' ? s.red('✗') : r === 'missed' ? s.yellow('!') : '•');
     lines.push(
-      `  • chat echo round trip under load: p50 ${percentile(chat.latencies, 50).toFixed(1)} ms, p99 ${percentile(chat.latencies, 99).toFixed(1)} ms,` +
+      `  ${verdict.farMiss ? s.red('✗') : '•'} chat echo round trip under load: p50 ${nearestRank(chat.latencies, 50).toFixed(2)} ms, p99 ${nearestRank(chat.latencies, 99).toFixed(2)} ms,` +
         ` max ${Math.max(...chat.latencies).toFixed(1)} ms over ${chat.latencies.length} messages`,
+      ...verdict.percentiles.map((p) => `    ${mark(p.result)} ${describePercentile(p, verdict.samples)}`),
     );
   }
   const metrics = model.flows.find((f) => f.kind === 'metrics');

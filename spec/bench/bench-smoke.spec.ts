@@ -1,12 +1,18 @@
 /**
  * Smoke check of `npm run bench`: the quick mode runs end to end for the raw socket and rxmux, and its JSON has a
- * number for every metric of every workload. It checks that the benchmark works, not how fast anything is.
+ * number for every metric of every workload (hol included) in both producer modes of the bulk workloads. It checks
+ * that the benchmark works, not how fast anything is.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { METRICS, WORKLOADS } from '../../bench/common.js';
+import { BULK_WORKLOADS, METRICS, PRODUCERS, WORKLOADS, type WorkloadName } from '../../bench/common.js';
+
+/** The result keys of a run of every workload: `bulk1:await`, `bulk1:drain`, ..., `rtt`, `idle`, `hol:await`, `hol:drain`. */
+const CASES: { key: string; workload: WorkloadName }[] = WORKLOADS.flatMap((w) =>
+  BULK_WORKLOADS.includes(w) ? PRODUCERS.map((p) => ({ key: `${w}:${p}`, workload: w })) : [{ key: w, workload: w }],
+);
 
 const ROOT = join(__dirname, '..', '..');
 
@@ -23,14 +29,14 @@ interface Results {
   targets: { name: string; measured: string; pass: boolean | null }[];
 }
 
-describe('npm run bench -- --quick --peers raw,rxmux', () => {
+describe('npm run bench -- --quick --peers raw,rxmux --producer both', () => {
   let out: string;
   let run: ReturnType<typeof spawnSync>;
   let results: Results;
 
   beforeAll(() => {
     out = mkdtempSync(join(tmpdir(), 'rxmux-bench-'));
-    run = spawnSync(process.execPath, ['--import', 'tsx', join(ROOT, 'bench', 'run.ts'), '--quick', '--peers', 'raw,rxmux', '--out', out], {
+    run = spawnSync(process.execPath, ['--import', 'tsx', join(ROOT, 'bench', 'run.ts'), '--quick', '--peers', 'raw,rxmux', '--producer', 'both', '--out', out], {
       cwd: ROOT,
       encoding: 'utf8',
       timeout: 110_000,
@@ -48,13 +54,13 @@ describe('npm run bench -- --quick --peers raw,rxmux', () => {
 
   it('records a quick run of every workload for the raw socket and rxmux only', () => {
     expect(results.meta).toMatchObject({ quick: true, peers: ['raw', 'rxmux'], workloads: [...WORKLOADS] });
-    expect(Object.keys(results.results)).toEqual([...WORKLOADS]);
-    for (const w of WORKLOADS) expect(Object.keys(results.results[w]!)).toEqual(['raw', 'rxmux']);
+    expect(Object.keys(results.results)).toEqual(CASES.map((c) => c.key));
+    for (const { key } of CASES) expect(Object.keys(results.results[key]!)).toEqual(['raw', 'rxmux']);
   });
 
-  it.each([...WORKLOADS])('has a finite positive number for every %s metric of both peers, with no failed measurement', (w) => {
+  it.each(CASES.map((c) => [c.key, c.workload] as const))('has a finite positive number for every %s metric of both peers, with no failed measurement', (key, w) => {
     for (const peer of ['raw', 'rxmux']) {
-      const cell = results.results[w]![peer]!;
+      const cell = results.results[key]![peer]!;
       expect({ peer, errors: cell.errors }).toEqual({ peer, errors: [] });
       for (const def of METRICS[w]) {
         const st = cell.metrics[def.key];
@@ -66,12 +72,19 @@ describe('npm run bench -- --quick --peers raw,rxmux', () => {
   });
 
   it('gives every rxmux figure as a ratio to the raw socket of the same run', () => {
-    for (const w of WORKLOADS) {
-      for (const def of METRICS[w]) {
-        const ratio = results.results[w]!['rxmux']!.metrics[def.key]!.ratioToRaw;
-        expect({ w, metric: def.key, finite: Number.isFinite(ratio) }).toEqual({ w, metric: def.key, finite: true });
+    for (const { key, workload } of CASES) {
+      for (const def of METRICS[workload]) {
+        const ratio = results.results[key]!['rxmux']!.metrics[def.key]!.ratioToRaw;
+        expect({ key, metric: def.key, finite: Number.isFinite(ratio) }).toEqual({ key, metric: def.key, finite: true });
       }
     }
+  });
+
+  it('prints the hol table with both sides\' CPU time for each producer mode', () => {
+    const out = String(run.stdout);
+    expect(out).toContain('## hol: echo round trip');
+    expect(out).toMatch(/\| peer \| producer \| p50 echo round trip under load \(µs\) \|.*\| opener CPU \(user\+system\) \(ms\) \| acceptor CPU \(user\+system\) \(ms\) \|/);
+    for (const p of PRODUCERS) expect(out).toMatch(new RegExp(`^\\| rxmux \\| ${p} \\| [\\d,]+ ×[\\d.]+ \\|`, 'm'));
   });
 
   it('judges the targets it can with the peers measured, and leaves the peer comparisons n/a', () => {
@@ -82,4 +95,25 @@ describe('npm run bench -- --quick --peers raw,rxmux', () => {
       expect({ name, judged: typeof byName[name] }).toEqual({ name, judged: 'boolean' });
     }
   });
+});
+
+describe('npm run bench with the go-yamux peer when its Go driver is not built', () => {
+  it('prints a clear line, skips go-yamux and measures the other peers', () => {
+    const out = mkdtempSync(join(tmpdir(), 'rxmux-bench-go-'));
+    try {
+      const run = spawnSync(
+        process.execPath,
+        ['--import', 'tsx', join(ROOT, 'bench', 'run.ts'), '--quick', '--peers', 'raw,go-yamux', '--workloads', 'rtt', '--out', out],
+        { cwd: ROOT, encoding: 'utf8', timeout: 55_000, env: { ...process.env, RXMUX_GO_BENCH: join(out, 'no-such-benchpeer') } },
+      );
+      expect({ status: run.status, stderr: run.status === 0 ? '' : run.stderr }).toEqual({ status: 0, stderr: '' });
+      expect(run.stderr).toMatch(/^go-yamux: skipped: the Go bench driver .*no-such-benchpeer is not built \(run npm run setup:interop/m);
+      const results = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')) as Results;
+      expect(results.meta.peers).toEqual(['raw']);
+      expect(results.results['rtt']!['raw']!.errors).toEqual([]);
+      expect(String(run.stdout)).toContain('go-yamux was skipped');
+    } finally {
+      rmSync(out, { recursive: true, force: true });
+    }
+  }, 60_000);
 });

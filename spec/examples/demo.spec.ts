@@ -97,7 +97,13 @@ describe('the demo (npm run demo -- --quick)', () => {
     expect(run.stdout).toMatch(/^\[ *\d+\.\ds\] server accepts #1 "upload:fileA \S+" → "ok: storing fileA/m);
   });
 
-  it('prints session totals, an RTT from ping, a graceful close and a passing result', () => {
+  it('judges the chat echo round trip under load against its target, p50 from 30 messages, p99 left unjudged in quick mode', () => {
+    expect(run.stdout).toMatch(/chat echo round trip under load: p50 [\d.]+ ms, p99 [\d.]+ ms, max [\d.]+ ms over 30 messages/);
+    expect(run.stdout).toMatch(/p50 [\d.]+ ms \(target ≤ 0\.5 ms\): (met|missed, [\d.]+× the target \(the verdict fails only above 10×\))/);
+    expect(run.stdout).toMatch(/p99 [\d.]+ ms \(target ≤ 2 ms\): not judged \(30 messages; p99 needs at least 100\)/);
+  });
+
+    it('prints session totals, an RTT from ping, a graceful close and a passing result', () => {
     expect(run.stdout).toMatch(/^ {2}client: bytes out [\d,]+ .*frames out [\d,]+, in [\d,]+/m);
     expect(run.stdout).toMatch(/^ {2}server: bytes out [\d,]+ .*frames out [\d,]+, in [\d,]+/m);
     expect(run.stdout).toMatch(/rtt \(session\.ping, client→server\): \d+ ms idle/);
