@@ -149,9 +149,10 @@ describe('rxmux/effect interruption', () => {
       Effect.gen(function* () {
         const { client, server } = yield* sessionPair();
         const serving = yield* echoless(server, (ch) =>
-          Effect.andThen(
-            ch.write(new Uint8Array(16 * 1024)),
-            ch.closed.pipe(Effect.as('closed'), Effect.catchTag('MuxResetError', (e) => Effect.succeed(`${e._tag} reason=${e.reason}`)), Effect.orDie),
+          Effect.andThen(ch.write(new Uint8Array(16 * 1024)), ch.closed).pipe(
+            Effect.as('closed'),
+            Effect.catchTag('MuxResetError', (e) => Effect.succeed(`${e._tag} reason=${e.reason}`)),
+            Effect.orDie,
           ),
         );
         const ch = yield* client.open();
