@@ -9,7 +9,10 @@ const config: Config = {
   },
   transform: {
     '^.+\\.ts$': ['ts-jest', { tsconfig: '<rootDir>/tsconfig.jest.json' }],
+    // effect and @effect/* ship ES modules only (used by src/effect and spec/effect): converted to CommonJS.
+    '/node_modules/(effect|@effect)/.+\\.js$': '<rootDir>/spec/support/esm-to-cjs.cjs',
   },
+  transformIgnorePatterns: ['/node_modules/(?!(effect|@effect)/)'],
   testTimeout: 60_000,
 };
 

@@ -1,0 +1,136 @@
+/**
+ * rxmux/effect open/accept in virtual time (TestClock): metadata both ways, reject with a reason as a tagged error,
+ * async accept, interrupting a pending open, and opens after close.
+ */
+import { Effect, Exit, Fiber, Stream } from 'effect';
+import { TestClock } from 'effect/testing';
+import { runTest, sessionPair, settle, text } from './support.js';
+
+describe('rxmux/effect open and accept', () => {
+  it('the acceptor sees the opener metadata before any data, and its reply metadata reaches the opener', async () => {
+    const result = await runTest(
+      Effect.gen(function* () {
+        const { client, server } = yield* sessionPair();
+        const serving = yield* server.incoming.pipe(
+          Stream.take(1),
+          Stream.mapEffect((request) =>
+            Effect.scoped(
+              Effect.gen(function* () {
+                const seenMeta = request.metaText;
+                const channel = yield* request.accept({ meta: `hello ${seenMeta}` });
+                const data = yield* channel.stream.pipe(Stream.runCollect);
+                return { seenMeta, data: data.map(text).join('') };
+              }),
+            ),
+          ),
+          Stream.runCollect,
+          Effect.forkChild,
+        );
+        const reply = yield* Effect.scoped(
+          Effect.gen(function* () {
+            const channel = yield* client.open({ meta: 'files/a.txt' });
+            yield* channel.send(Stream.make('abc', 'def'));
+            return text(channel.replyMeta);
+          }),
+        );
+        const served = yield* Fiber.join(serving);
+        return { reply, served };
+      }),
+    );
+    expect(result).toEqual({ reply: 'hello files/a.txt', served: [{ seenMeta: 'files/a.txt', data: 'abcdef' }] });
+  });
+
+  it('a reject with a reason fails the open with MuxRejectedError carrying reason and code, matched with catchTag', async () => {
+    const result = await runTest(
+      Effect.gen(function* () {
+        const { client, server } = yield* sessionPair();
+        yield* server.incoming.pipe(
+          Stream.runForEach((request) => request.reject('unknown route', 404)),
+          Effect.forkChild,
+        );
+        const outcome = yield* Effect.scoped(client.open({ meta: 'nope' })).pipe(
+          Effect.as('opened'),
+          Effect.catchTag('MuxRejectedError', (e) => Effect.succeed(`${e.code} ${e.reason} ${e.wireCode} remote=${e.remote}`)),
+        );
+        yield* settle;
+        const stats = { client: (yield* client.stats).openChannels, server: (yield* server.stats).openChannels };
+        return { outcome, stats };
+      }),
+    );
+    expect(result).toEqual({ outcome: 'ERR_MUX_REJECTED unknown route 404 remote=true', stats: { client: 0, server: 0 } });
+  });
+
+  it('an accept that comes 5 s later makes the open wait 5 s of the Effect Clock', async () => {
+    const result = await runTest(
+      Effect.gen(function* () {
+        const { client, server } = yield* sessionPair();
+        yield* server.incoming.pipe(
+          Stream.mapEffect(
+            (request) => Effect.scoped(Effect.andThen(Effect.sleep('5 seconds'), Effect.flatMap(request.accept({ meta: 'late' }), (ch) => ch.send(ch.stream)))),
+            { concurrency: 'unbounded' },
+          ),
+          Stream.runDrain,
+          Effect.forkChild,
+        );
+        const opening = yield* Effect.forkChild(Effect.scoped(Effect.map(client.open(), (ch) => text(ch.replyMeta))));
+        yield* TestClock.adjust('4999 millis');
+        const early = opening.pollUnsafe();
+        yield* TestClock.adjust('1 millis');
+        const reply = yield* Fiber.join(opening);
+        return { early: early === undefined ? 'pending' : 'done', reply };
+      }),
+    );
+    expect(result).toEqual({ early: 'pending', reply: 'late' });
+  });
+
+  it('an open with no answer fails with MuxTimeoutError after its timeout, in virtual time', async () => {
+    const result = await runTest(
+      Effect.gen(function* () {
+        const { client, server } = yield* sessionPair();
+        const seen: number[] = [];
+        yield* server.incoming.pipe(Stream.runForEach((r) => Effect.sync(() => seen.push(r.id))), Effect.forkChild);
+        const opening = yield* Effect.forkChild(Effect.exit(Effect.scoped(client.open({ timeout: 2000 }))));
+        yield* TestClock.adjust('1999 millis');
+        const before = opening.pollUnsafe();
+        yield* TestClock.adjust('1 millis');
+        const exit = yield* Fiber.join(opening);
+        return { before: before === undefined, seen, exit };
+      }),
+    );
+    expect(result.before).toBe(true);
+    expect(result.seen).toEqual([1]);
+    expect(Exit.isFailure(result.exit)).toBe(true);
+    expect(JSON.stringify(result.exit)).toContain('MuxTimeoutError');
+  });
+
+  it('interrupting a pending open sends RST: the acceptor sees its request cancelled and nothing is left open', async () => {
+    const result = await runTest(
+      Effect.gen(function* () {
+        const { client, server } = yield* sessionPair();
+        const requests: number[] = [];
+        yield* server.incoming.pipe(Stream.runForEach((r) => Effect.sync(() => requests.push(r.id))), Effect.forkChild);
+        const opening = yield* Effect.forkChild(Effect.scoped(client.open()));
+        yield* Effect.sleep('10 millis').pipe(Effect.forkChild);
+        yield* TestClock.adjust('10 millis');
+        yield* Fiber.interrupt(opening);
+        yield* TestClock.adjust('10 millis');
+        return { requests, client: (yield* client.stats).openChannels, server: (yield* server.stats).openChannels };
+      }),
+    );
+    expect(result).toEqual({ requests: [1], client: 0, server: 0 });
+  });
+
+  it('after the session closed, open fails at once with MuxSessionClosedError', async () => {
+    const tag = await runTest(
+      Effect.gen(function* () {
+        const { client } = yield* sessionPair();
+        yield* client.close;
+        return yield* Effect.scoped(client.open()).pipe(
+          Effect.as('opened'),
+          Effect.catchTag('MuxSessionClosedError', (e) => Effect.succeed(`${e._tag} ${e.code}`)),
+        );
+      }),
+    );
+    expect(tag).toBe('MuxSessionClosedError ERR_MUX_SESSION_CLOSED');
+  });
+});
