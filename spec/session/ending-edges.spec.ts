@@ -2,11 +2,10 @@
  * How a session ends, at its edges: what destroy() still writes, what a graceful close leaves a reader whose peer
  * FIN arrived, and what the opener hears when both ends have the same role.
  */
-import { createSession, memoryPair, type Channel, type SessionEnd } from '../../src/index.js';
+import { createSession, memoryPair, utf8, type Channel, type SessionEnd } from '../../src/index.js';
 import { f, virtualPeer } from '../../src/testing.js';
 import { testScheduler } from '../support/marbles.js';
 
-const utf8 = (b: Uint8Array): string => new TextDecoder().decode(b);
 
 describe('ending a session', () => {
   it('destroy() right after reset() in the same turn still writes the RST, then the GoAway', () => {

@@ -2,11 +2,10 @@
  * Two protocol edges the channel's own frame intake settles (docs/PROTOCOL.md): a repeated ACK, and a frame whose
  * bytes trickle in for longer than `frameTimeout`.
  */
-import { createSession, encodeFrame, MuxError, type Channel, type SessionEnd } from '../../src/index.js';
+import { createSession, encodeFrame, MuxError, utf8, type Channel, type SessionEnd } from '../../src/index.js';
 import { f, virtualPeer } from '../../src/testing.js';
 import { at, testScheduler } from '../support/marbles.js';
 
-const utf8 = (b: Uint8Array): string => new TextDecoder().decode(b);
 
 describe('a repeated ACK (rxmux profile)', () => {
   it('the first Data|ACK payload is the accept reply; a second Data|ACK on the open channel is plain stream data', () => {
