@@ -134,7 +134,8 @@ export function summaryMarkdown(s: Summary): string {
   const out: string[] = [];
   out.push(`busy ${s.busyMs.toFixed(0)} ms sampled (idle ${s.idleMs.toFixed(0)} ms not counted)`, '');
   out.push('| self % | self ms | total % | function | where |', '|---:|---:|---:|---|---|');
-  for (const r of s.top) out.push(`| ${r.selfPct.toFixed(1)} | ${r.selfMs.toFixed(0)} | ${r.totalPct.toFixed(1)} | \`${r.fn}\` | ${r.where} |`);
+  for (const r of s.top)
+    out.push(`| ${r.selfPct.toFixed(1)} | ${r.selfMs.toFixed(0)} | ${r.totalPct.toFixed(1)} | \`${r.fn}\` | ${r.where} |`);
   out.push('', 'Self time by file or package:', '', '| self % | where |', '|---:|---|');
   for (const f of s.byFile) out.push(`| ${f.selfPct.toFixed(1)} | ${f.where} |`);
   return out.join('\n') + '\n';

@@ -7,7 +7,17 @@ import { existsSync, mkdirSync } from 'node:fs';
 import os from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ACCEPTOR_REPORTS, type Figures, type OrchestratorMessage, type PeerName, type Producer, type Sizes, type WorkerMessage, type WorkerParams, type WorkloadName } from './common.js';
+import {
+  ACCEPTOR_REPORTS,
+  type Figures,
+  type OrchestratorMessage,
+  type PeerName,
+  type Producer,
+  type Sizes,
+  type WorkerMessage,
+  type WorkerParams,
+  type WorkloadName,
+} from './common.js';
 
 export const BENCH_DIR = dirname(fileURLToPath(import.meta.url));
 export const ROOT_DIR = dirname(BENCH_DIR);
@@ -46,7 +56,9 @@ export function goBenchPath(): string {
 /** Why the go-yamux peer cannot run here, or undefined when its driver is built. */
 export function goBenchMissing(): string | undefined {
   const p = goBenchPath();
-  return existsSync(p) ? undefined : `the Go bench driver ${p} is not built (run npm run setup:interop; it needs the Go toolchain and golang-github-hashicorp-yamux-dev)`;
+  return existsSync(p)
+    ? undefined
+    : `the Go bench driver ${p} is not built (run npm run setup:interop; it needs the Go toolchain and golang-github-hashicorp-yamux-dev)`;
 }
 
 export function tsxLauncher(): Launcher {

@@ -30,7 +30,8 @@ function tally(path: string): Map<string, { count: number; size: number }> {
     let kind: string;
     if (type === 'object') kind = name;
     else if (type === 'closure') kind = `(closure) ${name || 'anonymous'}`;
-    else if (type === 'hidden' || type === 'code' || type === 'array' || type === 'object shape') kind = `(${type}) ${name.length > 40 ? name.slice(0, 40) + '…' : name}`;
+    else if (type === 'hidden' || type === 'code' || type === 'array' || type === 'object shape')
+      kind = `(${type}) ${name.length > 40 ? name.slice(0, 40) + '…' : name}`;
     else kind = `(${type})`;
     const t = out.get(kind) ?? { count: 0, size: 0 };
     t.count++;
@@ -57,7 +58,13 @@ export function diffSnapshots(before: string, after: string, channels: number, t
     const s = a.get(kind) ?? { count: 0, size: 0 };
     const bytes = t.size - s.size;
     total += bytes;
-    rows.push({ kind, count: t.count - s.count, bytes, perChannelCount: (t.count - s.count) / channels, perChannelBytes: bytes / channels });
+    rows.push({
+      kind,
+      count: t.count - s.count,
+      bytes,
+      perChannelCount: (t.count - s.count) / channels,
+      perChannelBytes: bytes / channels,
+    });
   }
   for (const [kind, s] of a) if (!b.has(kind)) total -= s.size;
   rows.sort((x, y) => y.bytes - x.bytes);
@@ -65,8 +72,16 @@ export function diffSnapshots(before: string, after: string, channels: number, t
 }
 
 export function heapMarkdown(d: { rows: HeapRow[]; totalPerChannel: number }): string {
-  const out = [`snapshot delta: ${d.totalPerChannel.toFixed(0)} B per channel (self sizes)`, '', '| B / channel | objects / channel | kind |', '|---:|---:|---|'];
-  for (const r of d.rows) out.push(`| ${r.perChannelBytes.toFixed(0)} | ${r.perChannelCount.toFixed(2)} | \`${r.kind.replace(/\|/g, '\\|').replace(/\n/g, ' ')}\` |`);
+  const out = [
+    `snapshot delta: ${d.totalPerChannel.toFixed(0)} B per channel (self sizes)`,
+    '',
+    '| B / channel | objects / channel | kind |',
+    '|---:|---:|---|',
+  ];
+  for (const r of d.rows)
+    out.push(
+      `| ${r.perChannelBytes.toFixed(0)} | ${r.perChannelCount.toFixed(2)} | \`${r.kind.replace(/\|/g, '\\|').replace(/\n/g, ' ')}\` |`,
+    );
   return out.join('\n') + '\n';
 }
 

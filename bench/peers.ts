@@ -151,7 +151,9 @@ const rxmux: Peer = {
   },
   note: "rxmux: src/ through createSession(socketCarrier(socket)), default profile 'rxmux', session and carrier defaults (TCP_NODELAY); producer await: Channel.write awaited, incoming$ subscribed; producer drain: the opener's channels through toDuplex(channel) (rxmux/node, default 16 KiB high-water marks), write() until false, then 'drain'",
   overrideNote: (ov) =>
-    ov.openChannels && ov.openChannels > 4096 ? `rxmux: maxOpen raised from 4096 to ${ov.openChannels} on both ends (the default caps open channels below the workload)` : undefined,
+    ov.openChannels && ov.openChannels > 4096
+      ? `rxmux: maxOpen raised from 4096 to ${ov.openChannels} on both ends (the default caps open channels below the workload)`
+      : undefined,
 };
 
 function rxmuxOptions(ov: Overrides): { maxOpen?: number } {
@@ -179,7 +181,11 @@ class RxChan implements Chan {
 const rxChan = (ch: RxChannel, onError: (e: unknown) => void): Chan => new RxChan(ch, onError);
 
 /** The opener side over an rxmux session: channels as Channel (producer await) or as toDuplex(channel) (drain). */
-async function rxOpener(session: import('../src/index.js').Session, onError: (e: unknown) => void, mode: OpenerMode | undefined): Promise<OpenerSide> {
+async function rxOpener(
+  session: import('../src/index.js').Session,
+  onError: (e: unknown) => void,
+  mode: OpenerMode | undefined,
+): Promise<OpenerSide> {
   const { firstValueFrom } = await import('rxjs');
   const { toDuplex } = await import('../src/node.js');
   session.closed$.subscribe(({ error }) => error && onError(error));
@@ -291,7 +297,12 @@ const libp2pChan = (stream: Libp2pStream, onError: (e: unknown) => void): Chan =
 
 const libp2p: Peer = {
   async load() {
-    await Promise.all([import('@chainsafe/libp2p-yamux'), import('@libp2p/utils'), import('@libp2p/logger'), import('@multiformats/multiaddr')]);
+    await Promise.all([
+      import('@chainsafe/libp2p-yamux'),
+      import('@libp2p/utils'),
+      import('@libp2p/logger'),
+      import('@multiformats/multiaddr'),
+    ]);
   },
   async listen(onChannel, ov, onError) {
     const server = net.createServer((socket) => {

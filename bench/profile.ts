@@ -32,7 +32,12 @@ async function main(): Promise<void> {
   rmSync(outDir, { recursive: true, force: true });
   // The same bundle the benchmark runs; frames are mapped back to src/ through its source map.
   const launcher = await bundleLauncher();
-  const md: string[] = [`# ${peer} profile${quick ? ' (quick sizes)' : ''}`, '', `${new Date().toISOString()} · Node ${process.version}`, ''];
+  const md: string[] = [
+    `# ${peer} profile${quick ? ' (quick sizes)' : ''}`,
+    '',
+    `${new Date().toISOString()} · Node ${process.version}`,
+    '',
+  ];
   for (const w of workloads) {
     const dir = join(outDir, w);
     mkdirSync(dir, { recursive: true });
@@ -40,14 +45,28 @@ async function main(): Promise<void> {
     process.stderr.write(`profiling ${peer} ${w} ... `);
     const { figures } = await measure({ peer, workload: w, sizes, launcher, timeoutMs: 600_000, env });
     process.stderr.write(`${JSON.stringify(figures)}\n`);
-    md.push(`## ${w}`, '', `figures: ${Object.entries(figures).map(([k, v]) => `${k}=${v.toFixed(1)}`).join(', ')}`, '');
+    md.push(
+      `## ${w}`,
+      '',
+      `figures: ${Object.entries(figures)
+        .map(([k, v]) => `${k}=${v.toFixed(1)}`)
+        .join(', ')}`,
+      '',
+    );
     for (const side of ['opener', 'acceptor'] as const) {
       if (w === 'idle') {
         md.push(`### ${side}: heap snapshot diff (after opening ${sizes.idleChannels} channels minus before)`, '');
-        md.push(heapMarkdown(diffSnapshots(join(dir, `${side}-before.heapsnapshot`), join(dir, `${side}-after.heapsnapshot`), sizes.idleChannels, top)));
+        md.push(
+          heapMarkdown(
+            diffSnapshots(join(dir, `${side}-before.heapsnapshot`), join(dir, `${side}-after.heapsnapshot`), sizes.idleChannels, top),
+          ),
+        );
       } else {
         const file = join(dir, `${side}.cpuprofile`);
-        md.push(`### ${side} (${side === 'opener' ? 'sends and times' : 'receives and answers'}) — ${file.slice(BENCH_DIR.length + 1)}`, '');
+        md.push(
+          `### ${side} (${side === 'opener' ? 'sends and times' : 'receives and answers'}) — ${file.slice(BENCH_DIR.length + 1)}`,
+          '',
+        );
         md.push(summaryMarkdown(summarise(JSON.parse(readFileSync(file, 'utf8')), top)));
       }
     }

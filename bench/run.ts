@@ -57,7 +57,10 @@ function parseArgs(argv: string[]): Args {
   const list = <T extends string>(name: string, all: readonly T[]): T[] => {
     const v = get(name);
     if (v === undefined) return [...all];
-    const items = v.split(',').map((s) => s.trim()).filter(Boolean);
+    const items = v
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
     for (const it of items) if (!all.includes(it as T)) throw new Error(`--${name}: unknown "${it}" (known: ${all.join(', ')})`);
     return all.filter((x) => items.includes(x));
   };
@@ -69,7 +72,8 @@ function parseArgs(argv: string[]): Args {
   const timeout = Number(get('timeout') ?? (quick ? 30 : 180));
   // Quick mode measures the await producer only unless asked (both modes would take it past a minute).
   const producer = get('producer') ?? (quick ? 'await' : 'both');
-  if (producer !== 'both' && !PRODUCERS.includes(producer as Producer)) throw new Error(`--producer: unknown "${producer}" (known: ${PRODUCERS.join(', ')}, both)`);
+  if (producer !== 'both' && !PRODUCERS.includes(producer as Producer))
+    throw new Error(`--producer: unknown "${producer}" (known: ${PRODUCERS.join(', ')}, both)`);
   return {
     quick,
     peers: list('peers', PEERS),
@@ -128,7 +132,9 @@ type Slot = { figures: (Figures | null)[]; errors: string[]; skipped?: string };
 
 /** The cases of a run: each workload once, the bulk workloads once per producer mode. */
 function casesOf(args: Args): Case[] {
-  return args.workloads.flatMap((w) => (BULK_WORKLOADS.includes(w) ? args.producers.map((producer) => ({ workload: w, producer })) : [{ workload: w }]));
+  return args.workloads.flatMap((w) =>
+    BULK_WORKLOADS.includes(w) ? args.producers.map((producer) => ({ workload: w, producer })) : [{ workload: w }],
+  );
 }
 
 function skipReason(peer: PeerName, c: Case): string | undefined {
@@ -196,7 +202,12 @@ function targets(r: Results['results']): Target[] {
   t.push(
     fair === undefined
       ? { name: 'bulk64 first/last completion ≥ 0.95', measured: 'n/a (not measured)', paired: '', pass: null }
-      : { name: 'bulk64 first/last completion ≥ 0.95', measured: fair.toFixed(2), paired: `(${fairSt!.min.toFixed(2)}–${fairSt!.max.toFixed(2)})`, pass: fair >= 0.95 },
+      : {
+          name: 'bulk64 first/last completion ≥ 0.95',
+          measured: fair.toFixed(2),
+          paired: `(${fairSt!.min.toFixed(2)}–${fairSt!.max.toFixed(2)})`,
+          pass: fair >= 0.95,
+        },
   );
   versus('open ≥ 3× bpmux', 'open', 'bpmux', 'chps', (v) => v >= 3);
   versus('open ≥ 3× libp2p-yamux', 'open', 'libp2p-yamux', 'chps', (v) => v >= 3);
@@ -221,7 +232,12 @@ function targets(r: Results['results']): Target[] {
     t.push(
       v === undefined
         ? { name, measured: 'n/a (not measured)', paired: '', pass: null }
-        : { name, measured: `${fmt(v, 0)} µs`, paired: s!.samples.length > 1 ? `(${fmt(s!.min, 0)}–${fmt(s!.max, 0)} µs)` : '', pass: v <= limit },
+        : {
+            name,
+            measured: `${fmt(v, 0)} µs`,
+            paired: s!.samples.length > 1 ? `(${fmt(s!.min, 0)}–${fmt(s!.max, 0)} µs)` : '',
+            pass: v <= limit,
+          },
     );
   }
   return t;
@@ -231,7 +247,10 @@ function markdown(res: Results, args: Args): string {
   const lines: string[] = [];
   const peers = args.peers;
   lines.push(`# rxmux benchmark${args.quick ? ' (quick mode)' : ''}`, '');
-  lines.push(`${String(res.meta['date'])} · Node ${String(res.meta['node'])} · ${String(res.meta['cpu'])} × ${String(res.meta['cores'])} · ${args.reps} interleaved repetition(s), a fresh pair of processes per measurement`, '');
+  lines.push(
+    `${String(res.meta['date'])} · Node ${String(res.meta['node'])} · ${String(res.meta['cpu'])} × ${String(res.meta['cores'])} · ${args.reps} interleaved repetition(s), a fresh pair of processes per measurement`,
+    '',
+  );
   lines.push(
     "Each cell: median (min–max over repetitions), then the ratio of the median to the baseline's median in this run: the raw socket (raw) for the TCP peers, the plain WebSocket (ws-raw) for rxmux-ws. – : the peer does not run this case. Bulk rows name the producer mode (await: each write's promise awaited; drain: write until back-pressure, then wait for 'drain').",
     '',
@@ -240,7 +259,8 @@ function markdown(res: Results, args: Args): string {
     const cell = res.results[c]![p]!;
     if (cell.skipped) return '–';
     const st = cell.metrics[key];
-    if (!st || st.samples.length === 0) return cell.errors.length ? `failed${cell.errors.length > 1 ? ` ×${cell.errors.length}` : ''}` : 'n/a';
+    if (!st || st.samples.length === 0)
+      return cell.errors.length ? `failed${cell.errors.length > 1 ? ` ×${cell.errors.length}` : ''}` : 'n/a';
     const range = st.samples.length > 1 ? ` (${fmt(st.min, digits)}–${fmt(st.max, digits)})` : '';
     const ratio = baselineOf(p as PeerName) !== p && st.ratioToRaw !== null ? ` ×${st.ratioToRaw.toFixed(2)}` : '';
     const partial = cell.errors.length ? ` [${cell.errors.length} failed]` : '';
@@ -254,7 +274,9 @@ function markdown(res: Results, args: Args): string {
     for (const c of main) {
       const label = c.producer ? `${c.workload} (${c.producer})` : c.workload;
       for (const def of METRICS[c.workload]) {
-        lines.push(`| ${label} | ${def.label} (${def.unit}, ${def.better} is better) | ${peers.map((p) => cellText(caseKey(c), p, def.key, def.digits)).join(' | ')} |`);
+        lines.push(
+          `| ${label} | ${def.label} (${def.unit}, ${def.better} is better) | ${peers.map((p) => cellText(caseKey(c), p, def.key, def.digits)).join(' | ')} |`,
+        );
       }
     }
   }
@@ -281,12 +303,13 @@ function markdown(res: Results, args: Args): string {
     '',
     '## Targets (rxmux)',
     '',
-    'Judged on the ratio of medians. The per-repetition column divides each rxmux measurement by the other peer\'s measurement of the same repetition (made seconds apart): median (min–max); it is steadier than the ratio of medians when the machine is busy.',
+    "Judged on the ratio of medians. The per-repetition column divides each rxmux measurement by the other peer's measurement of the same repetition (made seconds apart): median (min–max); it is steadier than the ratio of medians when the machine is busy.",
     '',
     '| target | measured | per repetition | result |',
     '|---|---|---|---|',
   );
-  for (const t of res.targets) lines.push(`| ${t.name} | ${t.measured} | ${t.paired} | ${t.pass === null ? 'n/a' : t.pass ? 'PASS' : 'FAIL'} |`);
+  for (const t of res.targets)
+    lines.push(`| ${t.name} | ${t.measured} | ${t.paired} | ${t.pass === null ? 'n/a' : t.pass ? 'PASS' : 'FAIL'} |`);
   lines.push('', '## Notes', '');
   for (const n of res.notes) lines.push(`- ${n}`);
   const errs = Object.entries(res.results).flatMap(([w, byPeer]) =>
@@ -326,7 +349,8 @@ async function main(): Promise<void> {
   }
   const cases = casesOf(args);
   const samples = new Map<string, Slot>();
-  for (const c of cases) for (const p of args.peers) samples.set(`${caseKey(c)}/${p}`, { figures: [], errors: [], skipped: skipReason(p, c) });
+  for (const c of cases)
+    for (const p of args.peers) samples.set(`${caseKey(c)}/${p}`, { figures: [], errors: [], skipped: skipReason(p, c) });
   const loads: number[] = [];
 
   for (let rep = 0; rep < args.reps; rep++) {
@@ -350,7 +374,9 @@ async function main(): Promise<void> {
             keepAwake: args.keepAwake && w === 'rtt',
           });
           slot.figures[rep] = figures;
-          log(`${METRICS[w].map((d) => `${d.key}=${fmt(figures[d.key]!, d.digits)}`).join(' ')}  (${((performance.now() - started) / 1000).toFixed(1)} s)\n`);
+          log(
+            `${METRICS[w].map((d) => `${d.key}=${fmt(figures[d.key]!, d.digits)}`).join(' ')}  (${((performance.now() - started) / 1000).toFixed(1)} s)\n`,
+          );
         } catch (e) {
           const msg = e instanceof Error ? e.message : String(e);
           slot.figures[rep] = null;

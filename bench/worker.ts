@@ -35,7 +35,8 @@ let failed = false;
 function fail(e: unknown): void {
   if (failed) return;
   failed = true;
-  const message = e instanceof Error ? `${e.name}: ${e.message}${'code' in e ? ` (${String((e as { code: unknown }).code)})` : ''}` : String(e);
+  const message =
+    e instanceof Error ? `${e.name}: ${e.message}${'code' in e ? ` (${String((e as { code: unknown }).code)})` : ''}` : String(e);
   send({ t: 'error', message: `${role}: ${message}` });
   setTimeout(() => process.exit(1), 100);
 }
@@ -98,18 +99,28 @@ async function acceptor(): Promise<void> {
   const base = workload === 'idle' ? await settledMemory() : undefined;
   if (base) snapshot('before');
   let measuring = false;
-  const handler = acceptorHandler(workload, sizes, onChannelError, (count) => {
-    if (count !== sizes.idleChannels || measuring) return;
-    measuring = true;
-    // Let the last accept's frames go out before measuring.
-    setTimeout(() => {
-      void settledMemory().then((after) => {
-        const n = sizes.idleChannels;
-        snapshot('after');
-        result({ acceptorHeap: (after.heap - base!.heap) / n, acceptorRss: (after.rss - base!.rss) / n, acceptorExternal: (after.external - base!.external) / n });
-      }, fail);
-    }, 50);
-  }, result);
+  const handler = acceptorHandler(
+    workload,
+    sizes,
+    onChannelError,
+    (count) => {
+      if (count !== sizes.idleChannels || measuring) return;
+      measuring = true;
+      // Let the last accept's frames go out before measuring.
+      setTimeout(() => {
+        void settledMemory().then((after) => {
+          const n = sizes.idleChannels;
+          snapshot('after');
+          result({
+            acceptorHeap: (after.heap - base!.heap) / n,
+            acceptorRss: (after.rss - base!.rss) / n,
+            acceptorExternal: (after.external - base!.external) / n,
+          });
+        }, fail);
+      }, 50);
+    },
+    result,
+  );
   const port = await peer.listen(handler, overrides, onChannelError);
   send({ t: 'ready', port });
   await startProfile();
@@ -145,7 +156,11 @@ async function opener(): Promise<void> {
       const after = await settledMemory();
       const n = held.length;
       snapshot('after');
-      return result({ openerHeap: (after.heap - base.heap) / n, openerRss: (after.rss - base.rss) / n, openerExternal: (after.external - base.external) / n });
+      return result({
+        openerHeap: (after.heap - base.heap) / n,
+        openerRss: (after.rss - base.rss) / n,
+        openerExternal: (after.external - base.external) / n,
+      });
     }
   }
 }

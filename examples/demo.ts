@@ -223,7 +223,9 @@ async function main(): Promise<number> {
 
   process.stdout.write(`${summary({ flows, client, server, address, startedAt, pings }, finalRtt, tty)}\n`);
   const closedCleanly = client.isClosed && server.isClosed && !timedOut;
-  process.stdout.write(`  ${closedCleanly ? '✓' : '✗'} sessions closed gracefully in ${closeMs.toFixed(0)} ms (GoAway, carrier ended, listener closed)\n`);
+  process.stdout.write(
+    `  ${closedCleanly ? '✓' : '✗'} sessions closed gracefully in ${closeMs.toFixed(0)} ms (GoAway, carrier ended, listener closed)\n`,
+  );
 
   const failed = flows.filter((f) => !f.verified);
   const slowBounded = slow.maxBufferedIn > 0 && slow.maxBufferedIn <= slow.maxReceiveWindow;

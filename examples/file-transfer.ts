@@ -99,7 +99,11 @@ function startReceiver(port: number, dir: string, showProgress: boolean): Promis
     );
   };
   return new Promise((resolve, reject) => {
-    const server: Subscription = listen({ port, host: values.host, onListening: (a) => resolve({ port: a.port, stop: () => server.unsubscribe() }) })
+    const server: Subscription = listen({
+      port,
+      host: values.host,
+      onListening: (a) => resolve({ port: a.port, stop: () => server.unsubscribe() }),
+    })
       .pipe(
         mergeMap((session: Session) => session.incoming$),
         mergeMap((request) => receive(request)),
@@ -110,7 +114,9 @@ function startReceiver(port: number, dir: string, showProgress: boolean): Promis
 
 /** Sender: one channel, the whole file, resolves once the receiver confirmed the checksum. */
 async function send(port: number, path: string, showProgress: boolean): Promise<void> {
-  const session = await new Promise<Session>((resolve, reject) => connect({ port, host: values.host }).subscribe({ next: resolve, error: reject }));
+  const session = await new Promise<Session>((resolve, reject) =>
+    connect({ port, host: values.host }).subscribe({ next: resolve, error: reject }),
+  );
   try {
     const channel = await lastValueFrom(session.open({ meta: `upload:${basename(path)}` }));
     const bar = progressBar(`send ${basename(path)}`);
@@ -129,7 +135,9 @@ async function send(port: number, path: string, showProgress: boolean): Promise<
     if (showProgress) bar.done();
     const seconds = (performance.now() - started) / 1000;
     const { size } = await stat(path);
-    console.log(`sender: ${basename(path)} ${mib(size)} sent in ${seconds.toFixed(2)} s (${mib(size / seconds)}/s); the receiver verified its SHA-256`);
+    console.log(
+      `sender: ${basename(path)} ${mib(size)} sent in ${seconds.toFixed(2)} s (${mib(size / seconds)}/s); the receiver verified its SHA-256`,
+    );
   } finally {
     await session.close();
   }

@@ -86,7 +86,9 @@ async function main(): Promise<number> {
   const { bytesOut, bytesIn, framesOut, framesIn } = session.stats();
   await session.close();
   const ok = results.every(Boolean);
-  console.log(`ping ${rtt} ms; ${bytesOut} bytes / ${framesOut} frames out, ${bytesIn} bytes / ${framesIn} frames in, ${seconds.toFixed(2)} s`);
+  console.log(
+    `ping ${rtt} ms; ${bytesOut} bytes / ${framesOut} frames out, ${bytesIn} bytes / ${framesIn} frames in, ${seconds.toFixed(2)} s`,
+  );
   console.log(ok ? `all ${streams} streams echoed intact by the Go yamux peer` : 'SOME STREAMS FAILED');
   return ok ? 0 : 1;
 }

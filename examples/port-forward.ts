@@ -134,7 +134,9 @@ async function runLocal(): Promise<void> {
       async (channel) => {
         try {
           await splice(socket, channel);
-          console.log(`local: #${n} channel ${channel.id} done (${channel.stats().bytesOut} B sent, ${channel.stats().bytesIn} B received)`);
+          console.log(
+            `local: #${n} channel ${channel.id} done (${channel.stats().bytesOut} B sent, ${channel.stats().bytesIn} B received)`,
+          );
         } catch (e) {
           console.log(`local: #${n} channel ${channel.id} failed: ${(e as Error).message}`);
         }

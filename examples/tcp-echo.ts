@@ -24,7 +24,11 @@ const messages = positionals.length > 0 ? positionals : ['hello', 'multiplexed',
 /** Echo server: every channel sends back what it reads. Resolves with the bound port. */
 function startServer(port: number): Promise<{ port: number; stop: () => void }> {
   return new Promise((resolve, reject) => {
-    const server: Subscription = listen({ port, host: values.host, onListening: (a) => resolve({ port: a.port, stop: () => server.unsubscribe() }) })
+    const server: Subscription = listen({
+      port,
+      host: values.host,
+      onListening: (a) => resolve({ port: a.port, stop: () => server.unsubscribe() }),
+    })
       .pipe(mergeMap((session: Session) => session.incoming$))
       .subscribe({
         next: (request) => {
@@ -33,7 +37,9 @@ function startServer(port: number): Promise<{ port: number; stop: () => void }> 
           // and half-closes once the client's FIN ended it.
           channel.send(channel).subscribe({ error: (e: Error) => console.error(`server: channel ${channel.id}: ${e.message}`) });
           channel.closed$.subscribe(({ error }) =>
-            console.log(`server: channel ${channel.id} "${utf8(request.meta)}" echoed ${channel.stats().bytesOut} bytes${error ? ` (${error.code})` : ''}`),
+            console.log(
+              `server: channel ${channel.id} "${utf8(request.meta)}" echoed ${channel.stats().bytesOut} bytes${error ? ` (${error.code})` : ''}`,
+            ),
           );
         },
         error: (e: Error) => reject(e),
@@ -54,7 +60,9 @@ async function echo(session: Session, index: number, message: string): Promise<s
 
 async function runClient(port: number): Promise<boolean> {
   // connect() emits the session once connected; the subscription is the session's lifetime.
-  const session = await new Promise<Session>((resolve, reject) => connect({ port, host: values.host }).subscribe({ next: resolve, error: reject }));
+  const session = await new Promise<Session>((resolve, reject) =>
+    connect({ port, host: values.host }).subscribe({ next: resolve, error: reject }),
+  );
   const replies = await Promise.all(messages.map((m, i) => echo(session, i + 1, m)));
   const rtt = await lastValueFrom(session.ping());
   const ok = replies.every((r, i) => r === messages[i]);

@@ -181,7 +181,10 @@ async function main(): Promise<void> {
   const client = createSession(socketCarrier(socket), { role: 'client' });
   const server = createSession(socketCarrier(serverSocket), { role: 'server' });
   const ends: string[] = [];
-  for (const [name, s] of [['client', client], ['server', server]] as const) {
+  for (const [name, s] of [
+    ['client', client],
+    ['server', server],
+  ] as const) {
     s.closed$.subscribe(({ error }) => ends.push(`${name}:${error ? error.code : 'clean'}`));
   }
   serve(server);

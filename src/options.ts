@@ -112,9 +112,16 @@ export const DEFAULTS: Omit<ResolvedOptions, 'role' | 'scheduler' | 'frameTimeou
  * The one weight rule (open and accept options, the `weight` property): a positive finite number. A weight of 0 or
  * NaN would give a channel no share, and the fair writer would spin on it. Returns the error, or undefined.
  */
-export function checkWeight(value: unknown, name: string, code: 'ERR_MUX_INVALID_OPTION' | 'ERR_MUX_INVALID_ARGUMENT' = 'ERR_MUX_INVALID_OPTION'): MuxError | undefined {
+export function checkWeight(
+  value: unknown,
+  name: string,
+  code: 'ERR_MUX_INVALID_OPTION' | 'ERR_MUX_INVALID_ARGUMENT' = 'ERR_MUX_INVALID_OPTION',
+): MuxError | undefined {
   if (typeof value === 'number' && value > 0 && Number.isFinite(value)) return undefined;
-  return new MuxError(code, `${code === 'ERR_MUX_INVALID_OPTION' ? 'option ' : ''}${name}: expected a positive finite number, got ${String(value)}`);
+  return new MuxError(
+    code,
+    `${code === 'ERR_MUX_INVALID_OPTION' ? 'option ' : ''}${name}: expected a positive finite number, got ${String(value)}`,
+  );
 }
 
 function int(name: string, value: unknown, min: number, max: number): void {

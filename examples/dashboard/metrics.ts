@@ -119,4 +119,3 @@ export function ratesSampler(session: Session): { sample: () => MetricSnapshot; 
     stop: () => lag.disable(),
   };
 }
-

@@ -10,7 +10,15 @@
 import { catchError, concatWith, defer, EMPTY, exhaustMap, from, ignoreElements, interval, map, switchMap, takeUntil, tap } from 'rxjs';
 import { jsonMessages, multiplex, utf8, utf8Lines, type Channel, type IncomingChannel, type Session } from '../../src/index.js';
 import { websocketCarrier, type WebSocketLike } from '../../src/web.js';
-import { DOWNLOADS, METRIC_FAMILIES, MISSING_DOWNLOAD, type DownloadInfo, type MetricFamily, type MetricSnapshot, type ServerStats } from './protocol.js';
+import {
+  DOWNLOADS,
+  METRIC_FAMILIES,
+  MISSING_DOWNLOAD,
+  type DownloadInfo,
+  type MetricFamily,
+  type MetricSnapshot,
+  type ServerStats,
+} from './protocol.js';
 
 const COLORS = ['#4fc3f7', '#66d19e', '#ffb454', '#c792ea'];
 const el = <T extends HTMLElement = HTMLElement>(selector: string, root: ParentNode = document): T => root.querySelector(selector) as T;
@@ -73,7 +81,8 @@ function drawChart(canvas: HTMLCanvasElement, family: MetricFamily, snapshot: Me
   });
   g.fillStyle = '#8294a8';
   g.font = `${11 * dpr}px system-ui, sans-serif`;
-  const label = family.scale === 'each' ? 'each line scaled to its own peak' : `${shared.toFixed(shared < 10 ? 1 : 0)} ${family.series[0]!.unit}`;
+  const label =
+    family.scale === 'each' ? 'each line scaled to its own peak' : `${shared.toFixed(shared < 10 ? 1 : 0)} ${family.series[0]!.unit}`;
   g.fillText(label, 4 * dpr, 12 * dpr);
   canvas.dataset.scale = family.scale;
   canvas.dataset.tops = family.series.map(({ name }) => topOf(name).toFixed(3)).join(' ');
@@ -81,12 +90,14 @@ function drawChart(canvas: HTMLCanvasElement, family: MetricFamily, snapshot: Me
 
 /** A card for one `metrics:<family>` channel: a chart, the latest values, a message counter and a pause button. */
 function metricCard(channel: Channel, family: MetricFamily): void {
-  const card = (el<HTMLTemplateElement>('#metric-card').content.firstElementChild!.cloneNode(true) as HTMLElement);
+  const card = el<HTMLTemplateElement>('#metric-card').content.firstElementChild!.cloneNode(true) as HTMLElement;
   card.dataset.family = family.id;
   card.dataset.channel = String(channel.id);
   el('.title', card).textContent = family.title;
   el('.meta', card).textContent = `${utf8(channel.meta)} · channel ${channel.id}`;
-  const slot = [...el('#metrics').children].find((c) => METRIC_FAMILIES.findIndex((f) => f.id === (c as HTMLElement).dataset.family) > METRIC_FAMILIES.indexOf(family));
+  const slot = [...el('#metrics').children].find(
+    (c) => METRIC_FAMILIES.findIndex((f) => f.id === (c as HTMLElement).dataset.family) > METRIC_FAMILIES.indexOf(family),
+  );
   el('#metrics').insertBefore(card, slot ?? null);
   const canvas = el<HTMLCanvasElement>('canvas', card);
   const legend = el('.legend', card);
@@ -131,7 +142,8 @@ function metricCard(channel: Channel, family: MetricFamily): void {
           drawChart(canvas, family, latest);
           legend.innerHTML = family.series
             .map(({ name, unit }, i) => {
-              const peakText = family.scale === 'each' ? ` <small>(peak ${Math.max(0, ...(latest!.history[name] ?? [])).toFixed(1)})</small>` : '';
+              const peakText =
+                family.scale === 'each' ? ` <small>(peak ${Math.max(0, ...(latest!.history[name] ?? [])).toFixed(1)})</small>` : '';
               return `<span><i style="background:${COLORS[i % COLORS.length]}"></i>${name} <b>${(latest!.latest[name] ?? 0).toFixed(1)}</b> ${unit}${peakText}</span>`;
             })
             .join('');
@@ -208,7 +220,12 @@ function row(ch: Channel, now: number, done: boolean): string {
 
 function renderTable(session: Session): void {
   const now = performance.now();
-  const current = new Map(session.channels().sort((a, b) => a.id - b.id).map((ch) => [ch.id, ch] as const));
+  const current = new Map(
+    session
+      .channels()
+      .sort((a, b) => a.id - b.id)
+      .map((ch) => [ch.id, ch] as const),
+  );
   const rows = [...current.values()].map((ch) => row(ch, now, false));
   for (const [id, ch] of shown) {
     if (current.has(id) || finished.has(id)) continue;
@@ -219,7 +236,8 @@ function renderTable(session: Session): void {
   shown = current;
   el('#channels tbody').innerHTML = [...rows, ...[...finished.values()].reverse()].join('');
   const t = session.stats();
-  el('#totals').textContent = `${t.openChannels} channels · in ${bytes(t.bytesIn)} (${t.framesIn} frames) · out ${bytes(t.bytesOut)} (${t.framesOut} frames) · rtt ${t.rtt < 0 ? '–' : `${t.rtt} ms`}`;
+  el('#totals').textContent =
+    `${t.openChannels} channels · in ${bytes(t.bytesIn)} (${t.framesIn} frames) · out ${bytes(t.bytesOut)} (${t.framesOut} frames) · rtt ${t.rtt < 0 ? '–' : `${t.rtt} ms`}`;
 }
 
 // ------------------------------------------------------------------------------------------------ downloads
@@ -326,7 +344,10 @@ function run(session: Session): void {
     .subscribe();
   const buttons = el('#download-buttons');
   for (const { name } of DOWNLOADS) buttons.insertAdjacentHTML('beforeend', `<button type="button" data-file="${name}">${name}</button>`);
-  buttons.insertAdjacentHTML('beforeend', `<button type="button" data-file="${MISSING_DOWNLOAD}">${MISSING_DOWNLOAD} (not on the server)</button>`);
+  buttons.insertAdjacentHTML(
+    'beforeend',
+    `<button type="button" data-file="${MISSING_DOWNLOAD}">${MISSING_DOWNLOAD} (not on the server)</button>`,
+  );
   buttons.onclick = (event) => {
     const name = (event.target as HTMLElement).dataset.file;
     if (name) download(session, name);

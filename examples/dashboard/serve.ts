@@ -72,7 +72,14 @@ function serverStats(session: Session): ServerStats {
   const s = session.stats();
   return {
     t: Date.now(),
-    session: { bytesIn: s.bytesIn, bytesOut: s.bytesOut, framesIn: s.framesIn, framesOut: s.framesOut, rtt: s.rtt, openChannels: s.openChannels },
+    session: {
+      bytesIn: s.bytesIn,
+      bytesOut: s.bytesOut,
+      framesIn: s.framesIn,
+      framesOut: s.framesOut,
+      rtt: s.rtt,
+      openChannels: s.openChannels,
+    },
     channels: session.channels().map((ch) => {
       const c = ch.stats();
       return { id: c.id, meta: utf8(ch.meta), bytesOut: c.bytesOut, bytesIn: c.bytesIn, credit: c.credit, queuedOut: c.queuedOut };
@@ -100,7 +107,9 @@ function download(request: IncomingChannel, options: ServeOptions, sessionNo: nu
   options.events.next(`${time()} [page ${sessionNo}] download ${name} started (${info.size} bytes) on channel ${channel.id}`);
   channel.closed$.subscribe(({ error }) => {
     const ms = Math.round(performance.now() - started);
-    options.events.next(`${time()} [page ${sessionNo}] download ${name} ${error ? `failed: ${error.code}` : `done: ${channel.stats().bytesOut} bytes in ${ms} ms`}`);
+    options.events.next(
+      `${time()} [page ${sessionNo}] download ${name} ${error ? `failed: ${error.code}` : `done: ${channel.stats().bytesOut} bytes in ${ms} ms`}`,
+    );
   });
   function* chunks(): Generator<Uint8Array> {
     for (let at = 0; at < file!.bytes.byteLength; at += 64 * 1024) yield file!.bytes.subarray(at, at + 64 * 1024);
@@ -121,7 +130,14 @@ export function serveSession(session: Session, sessionNo: number, options: Serve
       stream(session, 'metrics:memory', every(memorySampler())),
       stream(session, 'metrics:rates', every(rates.sample)),
       stream(session, 'logs', logs),
-      stream(session, 'stats:server', interval(250).pipe(map(() => serverStats(session)), json.encode)),
+      stream(
+        session,
+        'stats:server',
+        interval(250).pipe(
+          map(() => serverStats(session)),
+          json.encode,
+        ),
+      ),
       session.incoming$.pipe(mergeMap((request) => download(request, options, sessionNo))),
     )
       .pipe(

@@ -47,7 +47,11 @@ async function bundlePage(): Promise<string> {
 }
 
 async function main(): Promise<void> {
-  const [script, html, css] = await Promise.all([bundlePage(), readFile(here('./page.html'), 'utf8'), readFile(here('./page.css'), 'utf8')]);
+  const [script, html, css] = await Promise.all([
+    bundlePage(),
+    readFile(here('./page.html'), 'utf8'),
+    readFile(here('./page.css'), 'utf8'),
+  ]);
   const files = makeFiles();
   for (const [name, file] of files) console.log(`Dashboard: offering ${name} (${file.bytes.byteLength} bytes, sha256 ${file.sha256})`);
   const events = new Subject<string>();

@@ -303,7 +303,15 @@ export async function sendMetrics(ch: Channel, flow: Flow, session: Session, int
   let seq = 0;
   const tick = (): void => {
     const s = session.stats();
-    const line = JSON.stringify({ seq: ++seq, bytesIn: s.bytesIn, bytesOut: s.bytesOut, framesIn: s.framesIn, framesOut: s.framesOut, channels: s.openChannels, rtt: s.rtt });
+    const line = JSON.stringify({
+      seq: ++seq,
+      bytesIn: s.bytesIn,
+      bytesOut: s.bytesOut,
+      framesIn: s.framesIn,
+      framesOut: s.framesOut,
+      channels: s.openChannels,
+      rtt: s.rtt,
+    });
     const bytes = Buffer.from(`${line}\n`);
     hash.update(bytes);
     flow.sentBytes += bytes.byteLength;

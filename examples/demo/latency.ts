@@ -51,7 +51,13 @@ export function judgeChatLatency(latencies: readonly number[]): ChatLatencyVerdi
     const ms = nearestRank(latencies, name === 'p50' ? 50 : 99);
     const target = CHAT_TARGET[name];
     const result =
-      latencies.length < MIN_SAMPLES[name] || !Number.isFinite(ms) ? 'unjudged' : ms <= target ? 'met' : ms > FAR_FACTOR * target ? 'far' : 'missed';
+      latencies.length < MIN_SAMPLES[name] || !Number.isFinite(ms)
+        ? 'unjudged'
+        : ms <= target
+          ? 'met'
+          : ms > FAR_FACTOR * target
+            ? 'far'
+            : 'missed';
     return { name, ms, target, result };
   });
   return { samples: latencies.length, percentiles, farMiss: percentiles.some((p) => p.result === 'far') };

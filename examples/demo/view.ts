@@ -266,7 +266,10 @@ export class LiveView {
       } else {
         what = `${(flow.recvBytes / MiB).toFixed(1)}/${(flow.total / MiB).toFixed(1)} MiB ${String(Math.floor((100 * flow.recvBytes) / flow.total)).padStart(3)}% ${rate(this.speed(flow)).padStart(10)}`;
       }
-      const st = sender && receiver ? ` credit ${short(sender.credit)} rwin ${short(receiver.receiveWindow)} bufIn ${short(receiver.bufferedIn)} queued ${short(sender.queuedOut)}` : '';
+      const st =
+        sender && receiver
+          ? ` credit ${short(sender.credit)} rwin ${short(receiver.receiveWindow)} bufIn ${short(receiver.bufferedIn)} queued ${short(sender.queuedOut)}`
+          : '';
       this.out.write(`[${t}] ${pad(flow.meta, 21)} ${flow.dir} ${what}${st}\n`);
     }
     this.out.write(`[${t}] ${this.sessionLine('client', this.model.client)}\n`);
@@ -278,7 +281,16 @@ export class LiveView {
 export function summary(model: ViewModel, finalRtt: number | undefined, color: boolean): string {
   const s = styles(color);
   const lines: string[] = [];
-  const head = [pad('id', 3, true), pad('channel', 21), pad('dir', 3), pad('opened by', 9), pad('bytes', 12, true), pad('seconds', 7, true), pad('MiB/s', 7, true), ' sha256'];
+  const head = [
+    pad('id', 3, true),
+    pad('channel', 21),
+    pad('dir', 3),
+    pad('opened by', 9),
+    pad('bytes', 12, true),
+    pad('seconds', 7, true),
+    pad('MiB/s', 7, true),
+    ' sha256',
+  ];
   lines.push('', s.bold('Summary'), s.bold(head.join(' ')));
   for (const f of model.flows) {
     const ok = f.verified;
@@ -358,7 +370,9 @@ export function summary(model: ViewModel, finalRtt: number | undefined, color: b
   const pings = model.pings;
   lines.push(
     `  rtt (session.ping, client→server): ${finalRtt === undefined ? 'n/a' : `${finalRtt} ms idle`}` +
-      (pings.length > 0 ? `; while the transfers ran: median ${percentile(pings, 50)} ms, max ${Math.max(...pings)} ms (${pings.length} pings)` : ''),
+      (pings.length > 0
+        ? `; while the transfers ran: median ${percentile(pings, 50)} ms, max ${Math.max(...pings)} ms (${pings.length} pings)`
+        : ''),
   );
   return lines.join('\n');
 }

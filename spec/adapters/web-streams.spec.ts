@@ -138,7 +138,9 @@ describe('toWebStreams', () => {
     const { client, server } = await channels();
     const writer = toWebStreams(client).writable.getWriter();
     const text: string[] = [];
-    const done = new Promise<void>((resolve) => server.incoming$.subscribe({ next: (c) => text.push(Buffer.from(c).toString()), complete: resolve }));
+    const done = new Promise<void>((resolve) =>
+      server.incoming$.subscribe({ next: (c) => text.push(Buffer.from(c).toString()), complete: resolve }),
+    );
     await writer.write(new TextEncoder().encode('hello '));
     await writer.write(new TextEncoder().encode('world'));
     await writer.close();

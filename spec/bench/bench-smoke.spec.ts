@@ -36,11 +36,15 @@ describe('npm run bench -- --quick --peers raw,rxmux --producer both', () => {
 
   beforeAll(() => {
     out = mkdtempSync(join(tmpdir(), 'rxmux-bench-'));
-    run = spawnSync(process.execPath, ['--import', 'tsx', join(ROOT, 'bench', 'run.ts'), '--quick', '--peers', 'raw,rxmux', '--producer', 'both', '--out', out], {
-      cwd: ROOT,
-      encoding: 'utf8',
-      timeout: 110_000,
-    });
+    run = spawnSync(
+      process.execPath,
+      ['--import', 'tsx', join(ROOT, 'bench', 'run.ts'), '--quick', '--peers', 'raw,rxmux', '--producer', 'both', '--out', out],
+      {
+        cwd: ROOT,
+        encoding: 'utf8',
+        timeout: 110_000,
+      },
+    );
     results = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')) as Results;
   }, 120_000);
 
@@ -58,18 +62,21 @@ describe('npm run bench -- --quick --peers raw,rxmux --producer both', () => {
     for (const { key } of CASES) expect(Object.keys(results.results[key]!)).toEqual(['raw', 'rxmux']);
   });
 
-  it.each(CASES.map((c) => [c.key, c.workload] as const))('has a finite positive number for every %s metric of both peers, with no failed measurement', (key, w) => {
-    for (const peer of ['raw', 'rxmux']) {
-      const cell = results.results[key]![peer]!;
-      expect({ peer, errors: cell.errors }).toEqual({ peer, errors: [] });
-      for (const def of METRICS[w]) {
-        const st = cell.metrics[def.key];
-        expect({ peer, metric: def.key, finite: Number.isFinite(st?.median) }).toEqual({ peer, metric: def.key, finite: true });
-        // Idle RSS per channel can come out negative (the OS may hand pages back); every other figure is a positive size, rate or time.
-        if (!def.key.endsWith('Rss')) expect(st!.median).toBeGreaterThan(0);
+  it.each(CASES.map((c) => [c.key, c.workload] as const))(
+    'has a finite positive number for every %s metric of both peers, with no failed measurement',
+    (key, w) => {
+      for (const peer of ['raw', 'rxmux']) {
+        const cell = results.results[key]![peer]!;
+        expect({ peer, errors: cell.errors }).toEqual({ peer, errors: [] });
+        for (const def of METRICS[w]) {
+          const st = cell.metrics[def.key];
+          expect({ peer, metric: def.key, finite: Number.isFinite(st?.median) }).toEqual({ peer, metric: def.key, finite: true });
+          // Idle RSS per channel can come out negative (the OS may hand pages back); every other figure is a positive size, rate or time.
+          if (!def.key.endsWith('Rss')) expect(st!.median).toBeGreaterThan(0);
+        }
       }
-    }
-  });
+    },
+  );
 
   it('gives every rxmux figure as a ratio to the raw socket of the same run', () => {
     for (const { key, workload } of CASES) {
@@ -80,10 +87,12 @@ describe('npm run bench -- --quick --peers raw,rxmux --producer both', () => {
     }
   });
 
-  it('prints the hol table with both sides\' CPU time for each producer mode', () => {
+  it("prints the hol table with both sides' CPU time for each producer mode", () => {
     const out = String(run.stdout);
     expect(out).toContain('## hol: echo round trip');
-    expect(out).toMatch(/\| peer \| producer \| p50 echo round trip under load \(µs\) \|.*\| opener CPU \(user\+system\) \(ms\) \| acceptor CPU \(user\+system\) \(ms\) \|/);
+    expect(out).toMatch(
+      /\| peer \| producer \| p50 echo round trip under load \(µs\) \|.*\| opener CPU \(user\+system\) \(ms\) \| acceptor CPU \(user\+system\) \(ms\) \|/,
+    );
     for (const p of PRODUCERS) expect(out).toMatch(new RegExp(`^\\| rxmux \\| ${p} \\| [\\d,]+ ×[\\d.]+ \\|`, 'm'));
   });
 

@@ -30,7 +30,8 @@ type Counted = keyof typeof COUNTERS;
 async function counts(page: Page): Promise<Record<Counted, number>> {
   return page.evaluate((selectors) => {
     const out: Record<string, number> = {};
-    for (const [k, sel] of Object.entries(selectors)) out[k] = Number((document.querySelector(sel) as HTMLElement | null)?.dataset.count ?? -1);
+    for (const [k, sel] of Object.entries(selectors))
+      out[k] = Number((document.querySelector(sel) as HTMLElement | null)?.dataset.count ?? -1);
     return out;
   }, COUNTERS) as Promise<Record<Counted, number>>;
 }
@@ -84,7 +85,15 @@ describe('the live dashboard in headless chromium (examples/dashboard)', () => {
     }
     browser = await chromium.launch({
       executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+        '--no-first-run',
+      ],
     });
     page = await browser.newPage({ viewport: { width: 1400, height: 960 } });
     page.on('websocket', (ws) => sockets.push(ws));
@@ -98,7 +107,9 @@ describe('the live dashboard in headless chromium (examples/dashboard)', () => {
   });
 
   it('connects over one WebSocket and every server-opened channel keeps updating', async () => {
-    await page.waitForFunction(() => document.querySelector<HTMLElement>('#status')?.dataset.state === 'connected', undefined, { timeout: 20_000 });
+    await page.waitForFunction(() => document.querySelector<HTMLElement>('#status')?.dataset.state === 'connected', undefined, {
+      timeout: 20_000,
+    });
     await countersReach(page, { 'metrics:cpu': 3, 'metrics:memory': 3, 'metrics:rates': 3, logs: 2, 'stats:server': 2 });
     const first = await counts(page);
     await countersReach(page, {
@@ -109,8 +120,16 @@ describe('the live dashboard in headless chromium (examples/dashboard)', () => {
       'stats:server': first['stats:server'] + 3,
     });
     // The channel table lists the five server-opened channels (even ids) with their metadata and growing byte counts.
-    const rows = await page.$$eval('#channels tbody tr', (trs) => trs.map((tr) => `${tr.getAttribute('data-id')} ${tr.getAttribute('data-meta')} ${tr.children[2]!.textContent}`));
-    expect(rows).toEqual(['2 metrics:cpu server', '4 metrics:memory server', '6 metrics:rates server', '8 logs server', '10 stats:server server']);
+    const rows = await page.$$eval('#channels tbody tr', (trs) =>
+      trs.map((tr) => `${tr.getAttribute('data-id')} ${tr.getAttribute('data-meta')} ${tr.children[2]!.textContent}`),
+    );
+    expect(rows).toEqual([
+      '2 metrics:cpu server',
+      '4 metrics:memory server',
+      '6 metrics:rates server',
+      '8 logs server',
+      '10 stats:server server',
+    ]);
     const cpuBytes = await cell(page, 'metrics:cpu', 'bytes-in');
     await page.waitForFunction(
       (before) => Number(document.querySelector('#channels tr[data-meta="metrics:cpu"] td.bytes-in')?.getAttribute('data-value')) > before,
@@ -123,16 +142,24 @@ describe('the live dashboard in headless chromium (examples/dashboard)', () => {
 
   it('shows the refusal of a file the server does not have, with its code and reason', async () => {
     await page.click('#download-buttons button[data-file="missing.bin"]');
-    await page.waitForFunction(() => document.querySelector<HTMLElement>('#download')?.dataset.state === 'error', undefined, { timeout: 10_000 });
-    expect(await page.textContent('#download-status')).toBe('✗ ERR_MUX_REJECTED: open of channel 1 was rejected: no such file: missing.bin');
+    await page.waitForFunction(() => document.querySelector<HTMLElement>('#download')?.dataset.state === 'error', undefined, {
+      timeout: 10_000,
+    });
+    expect(await page.textContent('#download-status')).toBe(
+      '✗ ERR_MUX_REJECTED: open of channel 1 was rejected: no such file: missing.bin',
+    );
   });
 
   it('downloads a file on a page-opened channel with a progress bar and verifies its SHA-256 in the browser', async () => {
     const file = offered.get('sample-32MiB.bin');
     expect(file).toEqual({ size: 32 * 1024 * 1024, sha256: expect.stringMatching(/^[0-9a-f]{64}$/) });
-    await page.waitForFunction(() => !document.querySelector<HTMLButtonElement>('#download-buttons button')?.disabled, undefined, { timeout: 10_000 });
+    await page.waitForFunction(() => !document.querySelector<HTMLButtonElement>('#download-buttons button')?.disabled, undefined, {
+      timeout: 10_000,
+    });
     await page.click('#download-buttons button[data-file="sample-32MiB.bin"]');
-    await page.waitForFunction(() => document.querySelector<HTMLElement>('#download')?.dataset.state === 'verified', undefined, { timeout: 40_000 });
+    await page.waitForFunction(() => document.querySelector<HTMLElement>('#download')?.dataset.state === 'verified', undefined, {
+      timeout: 40_000,
+    });
     const result = await page.$eval('#download', (box) => ({
       bytes: Number((box as HTMLElement).dataset.bytes),
       sha256: (box as HTMLElement).dataset.sha256,
@@ -140,13 +167,25 @@ describe('the live dashboard in headless chromium (examples/dashboard)', () => {
       status: document.querySelector('#download-status')!.textContent,
     }));
     // crypto.subtle's digest of the bytes received equals the server's hash of the file.
-    expect(result).toEqual({ bytes: file!.size, sha256: file!.sha256, bar: '100%', status: expect.stringMatching(/^✓ sample-32MiB\.bin: 32\.0 MiB in [\d.]+ s \([\d.]+ MiB\/s\), SHA-256 verified$/) });
+    expect(result).toEqual({
+      bytes: file!.size,
+      sha256: file!.sha256,
+      bar: '100%',
+      status: expect.stringMatching(/^✓ sample-32MiB\.bin: 32\.0 MiB in [\d.]+ s \([\d.]+ MiB\/s\), SHA-256 verified$/),
+    });
     // The finished download stays in the channel table, marked finished, with everything it received.
-    await page.waitForFunction(() => document.querySelector<HTMLElement>('#channels tr[data-meta="download:sample-32MiB.bin"]')?.dataset.state === 'finished', undefined, { timeout: 10_000 });
+    await page.waitForFunction(
+      () => document.querySelector<HTMLElement>('#channels tr[data-meta="download:sample-32MiB.bin"]')?.dataset.state === 'finished',
+      undefined,
+      { timeout: 10_000 },
+    );
     expect(await cell(page, 'download:sample-32MiB.bin', 'bytes-in')).toBeGreaterThanOrEqual(file!.size);
     expect(await cell(page, 'download:sample-32MiB.bin', 'rate-in')).toBe(0);
     // The rates chart scales each line to its own peak: the download's burst on "in" does not set the scale of the others.
-    const scale = await page.$eval('[data-family="rates"] canvas', (c) => ({ scale: (c as HTMLElement).dataset.scale, tops: (c as HTMLElement).dataset.tops!.split(' ').map(Number) }));
+    const scale = await page.$eval('[data-family="rates"] canvas', (c) => ({
+      scale: (c as HTMLElement).dataset.scale,
+      tops: (c as HTMLElement).dataset.tops!.split(' ').map(Number),
+    }));
     expect(scale.scale).toBe('each');
     expect(scale.tops).toHaveLength(4);
     expect(Math.max(...scale.tops)).toBeGreaterThan(100 * Math.min(...scale.tops));
@@ -179,7 +218,11 @@ describe('the live dashboard in headless chromium (examples/dashboard)', () => {
     expect(await cell(page, 'metrics:rates', 'server-credit')).toBeGreaterThan(0);
     expect(await page.getAttribute('#channels tr[data-meta="metrics:cpu"]', 'data-paused')).toBe('true');
     // The paused channel reads nothing: its read rate is 0 while the others read on.
-    await page.waitForFunction(() => document.querySelector('#channels tr[data-meta="metrics:cpu"] td.rate-in')?.getAttribute('data-value') === '0', undefined, { timeout: 5_000 });
+    await page.waitForFunction(
+      () => document.querySelector('#channels tr[data-meta="metrics:cpu"] td.rate-in')?.getAttribute('data-value') === '0',
+      undefined,
+      { timeout: 5_000 },
+    );
     expect(await cell(page, 'metrics:memory', 'rate-in')).toBeGreaterThan(0);
     // Every column says what it shows.
     const titles = await page.$$eval('#channels thead th', (ths) => ths.map((th) => th.getAttribute('title') ?? ''));
@@ -206,7 +249,9 @@ describe('the live dashboard in headless chromium (examples/dashboard)', () => {
   it('stops cleanly on SIGTERM while a reader is paused: the page sees the session closed and the server exits 0', async () => {
     await page.click('[data-family="memory"] button.pause');
     const exit = server.stop('SIGTERM');
-    await page.waitForFunction(() => document.querySelector<HTMLElement>('#status')?.dataset.state === 'closed', undefined, { timeout: 15_000 });
+    await page.waitForFunction(() => document.querySelector<HTMLElement>('#status')?.dataset.state === 'closed', undefined, {
+      timeout: 15_000,
+    });
     const { code, signal, stdout, stderr } = await exit;
     expect({ code, signal, stderr }).toEqual({ code: 0, signal: null, stderr: '' });
     expect(stdout).toContain('Dashboard: stopping (SIGTERM)\n');

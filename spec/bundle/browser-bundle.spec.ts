@@ -33,7 +33,12 @@ async function bundle(entry: string): Promise<Bundle> {
 /** Import or require specifiers in the bundle (static, dynamic and require). */
 function specifiers(code: string): string[] {
   const found = new Set<string>();
-  const patterns = [/\bfrom\s*["']([^"']+)["']/g, /\bimport\s*\(\s*["']([^"']+)["']\s*\)/g, /\bimport\s*["']([^"']+)["']/g, /\brequire\s*\(\s*["']([^"']+)["']\s*\)/g];
+  const patterns = [
+    /\bfrom\s*["']([^"']+)["']/g,
+    /\bimport\s*\(\s*["']([^"']+)["']\s*\)/g,
+    /\bimport\s*["']([^"']+)["']/g,
+    /\brequire\s*\(\s*["']([^"']+)["']\s*\)/g,
+  ];
   for (const p of patterns) for (const m of code.matchAll(p)) found.add(m[1]!);
   return [...found];
 }

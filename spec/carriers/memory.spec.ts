@@ -8,8 +8,6 @@ import { concatBytes as concat, seededBytes } from '../support/bytes.js';
 
 const u = (...bytes: number[]): Uint8Array => Uint8Array.from(bytes);
 
-
-
 interface Recording {
   readonly values: Uint8Array[];
   readonly times: number[];

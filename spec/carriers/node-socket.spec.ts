@@ -38,8 +38,6 @@ afterEach(async () => {
   if (srv !== undefined) await new Promise<void>((resolve) => srv.close(() => resolve()));
 });
 
-
-
 /** Writes `data` in `chunkSize` pieces (grouped `perWrite` to a write call), honouring back-pressure, then ends. */
 async function writeAll(carrier: Carrier, data: Uint8Array, chunkSize: number, perWrite = 1): Promise<number> {
   let saturations = 0;
@@ -234,7 +232,12 @@ describe('socketCarrier', () => {
 
   it('unsubscribing removes its listeners and pauses the socket', async () => {
     const { client } = await tcpPair();
-    const base = { data: client.listenerCount('data'), end: client.listenerCount('end'), error: client.listenerCount('error'), close: client.listenerCount('close') };
+    const base = {
+      data: client.listenerCount('data'),
+      end: client.listenerCount('end'),
+      error: client.listenerCount('error'),
+      close: client.listenerCount('close'),
+    };
     const a = socketCarrier(client);
     const sub = a.incoming$.subscribe();
     expect(client.listenerCount('data')).toBe(base.data + 1);
@@ -261,8 +264,6 @@ describe('socketCarrier', () => {
   it('rejects bad options and non-streams', () => {
     expect(() => socketCarrier({} as never)).toThrow(expect.objectContaining({ code: 'ERR_MUX_INVALID_ARGUMENT' }));
     const fake = new Socket(); // never connected
-    expect(() => socketCarrier(fake, { noDelay: 'yes' as never })).toThrow(
-      expect.objectContaining({ code: 'ERR_MUX_INVALID_OPTION' }),
-    );
+    expect(() => socketCarrier(fake, { noDelay: 'yes' as never })).toThrow(expect.objectContaining({ code: 'ERR_MUX_INVALID_OPTION' }));
   });
 });

@@ -66,7 +66,9 @@ describe('websocketSessions', () => {
     const failures: Array<[string, number | undefined]> = [];
     let failed!: () => void;
     const reported = new Promise<void>((resolve) => (failed = resolve));
-    const { port, serverErrors, sub } = await echoServer({ onSessionError: (e: MuxError) => (failures.push([e.code, e.wireCode]), failed()) });
+    const { port, serverErrors, sub } = await echoServer({
+      onSessionError: (e: MuxError) => (failures.push([e.code, e.wireCode]), failed()),
+    });
     const gone = await clientSession(port);
     expect(await echo(gone.session, 'before')).toBe('before');
     await firstValueFrom(gone.session.open()); // an open channel on the server when the socket is cut
@@ -112,9 +114,14 @@ describe('websocketSessions', () => {
   it('refuses a role, bad options and a server without on/off', () => {
     const wss = { on: () => undefined, off: () => undefined };
     expect(() => websocketSessions(wss, { role: 'client' } as unknown as WebSocketSessionsOptions)).toThrow(
-      expect.objectContaining({ code: 'ERR_MUX_INVALID_OPTION', message: expect.stringContaining("websocketSessions() always makes server sessions") }),
+      expect.objectContaining({
+        code: 'ERR_MUX_INVALID_OPTION',
+        message: expect.stringContaining('websocketSessions() always makes server sessions'),
+      }),
     );
-    expect(() => websocketSessions(wss, { sessionErrors: 'x' } as unknown as WebSocketSessionsOptions)).toThrow(expect.objectContaining({ code: 'ERR_MUX_INVALID_OPTION' }));
+    expect(() => websocketSessions(wss, { sessionErrors: 'x' } as unknown as WebSocketSessionsOptions)).toThrow(
+      expect.objectContaining({ code: 'ERR_MUX_INVALID_OPTION' }),
+    );
     expect(() => websocketSessions(wss, { keepAliveInterval: -1 })).toThrow(expect.objectContaining({ code: 'ERR_MUX_INVALID_OPTION' }));
     expect(() => websocketSessions({} as never)).toThrow(expect.objectContaining({ code: 'ERR_MUX_INVALID_ARGUMENT' }));
   });

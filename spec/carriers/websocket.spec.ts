@@ -48,7 +48,10 @@ class FakeSocket implements WebSocketLike {
   }
 
   removeEventListener(type: string, listener: (e: any) => void): void {
-    this.listeners.set(type, (this.listeners.get(type) ?? []).filter((l) => l !== listener));
+    this.listeners.set(
+      type,
+      (this.listeners.get(type) ?? []).filter((l) => l !== listener),
+    );
   }
 
   fire(type: string, event: unknown = {}): void {
@@ -224,8 +227,12 @@ describe('websocketCarrier (scripted socket)', () => {
   it('a socket already closed fails at once; bad arguments and options are refused', () => {
     expect(record(websocketCarrier(new FakeSocket(3)).incoming$).error).toMatchObject({ code: 'ERR_MUX_CARRIER' });
     expect(() => websocketCarrier({} as WebSocketLike)).toThrow(expect.objectContaining({ code: 'ERR_MUX_INVALID_ARGUMENT' }));
-    expect(() => websocketCarrier(new FakeSocket(), { highWaterMark: 0 })).toThrow(expect.objectContaining({ code: 'ERR_MUX_INVALID_OPTION' }));
-    expect(() => websocketCarrier(new FakeSocket(), { drain: 'sometimes' as 'poll' })).toThrow(expect.objectContaining({ code: 'ERR_MUX_INVALID_OPTION' }));
+    expect(() => websocketCarrier(new FakeSocket(), { highWaterMark: 0 })).toThrow(
+      expect.objectContaining({ code: 'ERR_MUX_INVALID_OPTION' }),
+    );
+    expect(() => websocketCarrier(new FakeSocket(), { drain: 'sometimes' as 'poll' })).toThrow(
+      expect.objectContaining({ code: 'ERR_MUX_INVALID_OPTION' }),
+    );
   });
 });
 
@@ -258,7 +265,9 @@ async function wsPair(): Promise<{ client: WebSocket; server: Promise<WebSocket>
   return { client, server };
 }
 
-async function carrierPair(options: WebSocketCarrierOptions = {}): Promise<{ a: Carrier; b: Carrier; client: WebSocket; server: WebSocket }> {
+async function carrierPair(
+  options: WebSocketCarrierOptions = {},
+): Promise<{ a: Carrier; b: Carrier; client: WebSocket; server: WebSocket }> {
   const { client, server } = await wsPair();
   const a = websocketCarrier(client, options);
   const serverWs = await server;
@@ -313,7 +322,9 @@ describe.each(['send-callback', 'poll'] as const)('websocketCarrier over ws (dra
 });
 
 describe('sessions over ws', () => {
-  async function sessionPair(options: WebSocketCarrierOptions = {}): Promise<{ client: Session; server: Session; a: Carrier; b: Carrier; serverWs: WebSocket; clientWs: WebSocket }> {
+  async function sessionPair(
+    options: WebSocketCarrierOptions = {},
+  ): Promise<{ client: Session; server: Session; a: Carrier; b: Carrier; serverWs: WebSocket; clientWs: WebSocket }> {
     const { client, server } = await wsPair();
     // The client carrier and session are made while the socket is still CONNECTING.
     const a = websocketCarrier(client, options);

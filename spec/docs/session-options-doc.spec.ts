@@ -9,7 +9,11 @@ import { memoryPair } from '../../src/testing.js';
 
 const readme = readFileSync(resolve(__dirname, '../../README.md'), 'utf8');
 const section = readme.slice(readme.indexOf('## Session options'), readme.indexOf('## Error handling'));
-const rows = [...section.matchAll(/^\| `(\w+)` \| ([^|]+) \| ([^|]+) \| [^|]+ \|$/gm)].map((m) => ({ name: m[1]!, def: m[2]!.trim(), range: m[3]!.trim() }));
+const rows = [...section.matchAll(/^\| `(\w+)` \| ([^|]+) \| ([^|]+) \| [^|]+ \|$/gm)].map((m) => ({
+  name: m[1]!,
+  def: m[2]!.trim(),
+  range: m[3]!.trim(),
+}));
 
 /** Starts (then destroys) a session with one option set: the validation is what createSession runs. */
 function accepts(options: Partial<SessionOptions>): boolean {
@@ -44,14 +48,19 @@ describe('README session options table', () => {
     }
   });
 
-  it.each(rows.filter((r) => /^\S+ – \d+$/.test(r.range)))('the range of $name is what the validation enforces ($range)', ({ name, range }) => {
-    const [lowText, highText] = range.split(' – ') as [string, string];
-    const low = lowText.startsWith('`') ? (SESSION_DEFAULTS as unknown as Record<string, number>)[lowText.replace(/`/g, '')]! : Number(lowText);
-    const high = Number(highText);
-    const extra: Partial<SessionOptions> = name === 'receiveWindow' ? { maxReceiveWindow: 2 ** 32 - 1 } : {};
-    expect(accepts({ ...extra, [name]: low })).toBe(true);
-    expect(accepts({ ...extra, [name]: high })).toBe(true);
-    expect(accepts({ ...extra, [name]: low - 1 })).toBe(false);
-    if (high < Number.MAX_SAFE_INTEGER) expect(accepts({ ...extra, [name]: high + 1 })).toBe(false);
-  });
+  it.each(rows.filter((r) => /^\S+ – \d+$/.test(r.range)))(
+    'the range of $name is what the validation enforces ($range)',
+    ({ name, range }) => {
+      const [lowText, highText] = range.split(' – ') as [string, string];
+      const low = lowText.startsWith('`')
+        ? (SESSION_DEFAULTS as unknown as Record<string, number>)[lowText.replace(/`/g, '')]!
+        : Number(lowText);
+      const high = Number(highText);
+      const extra: Partial<SessionOptions> = name === 'receiveWindow' ? { maxReceiveWindow: 2 ** 32 - 1 } : {};
+      expect(accepts({ ...extra, [name]: low })).toBe(true);
+      expect(accepts({ ...extra, [name]: high })).toBe(true);
+      expect(accepts({ ...extra, [name]: low - 1 })).toBe(false);
+      if (high < Number.MAX_SAFE_INTEGER) expect(accepts({ ...extra, [name]: high + 1 })).toBe(false);
+    },
+  );
 });

@@ -46,31 +46,35 @@ describe.each(CARRIERS)('over $name', (carrier) => {
   }, 120_000);
 
   const grid = [1, 10, 100, 1000].flatMap((channels) => [1, 10, 100].map((messages) => [channels, messages] as const));
-  it.each(grid)('echo stress: %i channel(s) x %i message(s) each get back exactly the bytes they sent', async (count, messages) => {
-    const pair = await carrier.connect();
-    const echo = echoServer(pair.server);
-    const channels = await Promise.all(range(count).map(() => firstValueFrom(pair.client.open())));
-    const results = await Promise.all(
-      channels.map(async (ch, i) => {
-        const sizeOf = seededInts(count * 7919 + i, 1, 512);
-        const bytes = new SeededBytes(count * 104729 + i);
-        const msgs = range(messages).map(() => bytes.next(sizeOf()));
-        const [sent, got] = await Promise.all([pour(ch, msgs), drain(ch)]);
-        return { sent, got };
-      }),
-    );
-    let out = 0;
-    let back = 0;
-    for (const { sent, got } of results) {
-      expect(got.sha256).toBe(sent.sha256);
-      out += sent.bytes;
-      back += got.bytes;
-    }
-    expect(back).toBe(out);
-    expect(echo.channels).toHaveLength(count);
-    expect(await Promise.all(echo.done)).toEqual(range(count).map(() => undefined));
-    expect(pair.client.stats().openChannels).toBe(0);
-  }, 120_000);
+  it.each(grid)(
+    'echo stress: %i channel(s) x %i message(s) each get back exactly the bytes they sent',
+    async (count, messages) => {
+      const pair = await carrier.connect();
+      const echo = echoServer(pair.server);
+      const channels = await Promise.all(range(count).map(() => firstValueFrom(pair.client.open())));
+      const results = await Promise.all(
+        channels.map(async (ch, i) => {
+          const sizeOf = seededInts(count * 7919 + i, 1, 512);
+          const bytes = new SeededBytes(count * 104729 + i);
+          const msgs = range(messages).map(() => bytes.next(sizeOf()));
+          const [sent, got] = await Promise.all([pour(ch, msgs), drain(ch)]);
+          return { sent, got };
+        }),
+      );
+      let out = 0;
+      let back = 0;
+      for (const { sent, got } of results) {
+        expect(got.sha256).toBe(sent.sha256);
+        out += sent.bytes;
+        back += got.bytes;
+      }
+      expect(back).toBe(out);
+      expect(echo.channels).toHaveLength(count);
+      expect(await Promise.all(echo.done)).toEqual(range(count).map(() => undefined));
+      expect(pair.client.stats().openChannels).toBe(0);
+    },
+    120_000,
+  );
 
   it('a channel whose reader is paused holds one window in flight and does not slow a busy channel next to it', async () => {
     const pair = await carrier.connect();
@@ -88,11 +92,14 @@ describe.each(CARRIERS)('over $name', (carrier) => {
         ch.pause();
         reads.set(1, drain(ch));
       } else {
-        reads.set(ch.id, drain(ch, (chunk) => {
-          receivedB += chunk.byteLength;
-          if (receivedB >= target) stopB = true;
-          maxBufferedA = Math.max(maxBufferedA, serverA!.stats().bufferedIn);
-        }));
+        reads.set(
+          ch.id,
+          drain(ch, (chunk) => {
+            receivedB += chunk.byteLength;
+            if (receivedB >= target) stopB = true;
+            maxBufferedA = Math.max(maxBufferedA, serverA!.stats().bufferedIn);
+          }),
+        );
       }
     });
     const a = await firstValueFrom(pair.client.open());
@@ -102,10 +109,13 @@ describe.each(CARRIERS)('over $name', (carrier) => {
     // Two endless writers: each writes 64 KiB seeded pieces until told to stop, then ends.
     let stopA = false;
     const endless = (ch: Channel, seed: number, stop: () => boolean): Promise<Tally> =>
-      pour(ch, (function* () {
-        const bytes = new SeededBytes(seed);
-        while (!stop()) yield bytes.next(64 * KiB);
-      })());
+      pour(
+        ch,
+        (function* () {
+          const bytes = new SeededBytes(seed);
+          while (!stop()) yield bytes.next(64 * KiB);
+        })(),
+      );
     const writerA = endless(a, 1, () => stopA);
     const aStarved = firstValueFrom(a.credit$.pipe(filter((c) => c === 0)));
     const writerB = endless(b, 3, () => stopB);
@@ -144,7 +154,10 @@ describe.each(CARRIERS)('over $name', (carrier) => {
     expect(onClient.map((c) => c.id)).toEqual(fromServer.map((c) => c.id));
 
     // 25 client-opened and 25 server-opened channels: the opener makes 1000 writes of 1-256 bytes, the peer reads.
-    const busy = [...range(25).map((i) => [fromClient[i * 40]!, onServer[i * 40]!] as const), ...range(25).map((i) => [fromServer[i * 40]!, onClient[i * 40]!] as const)];
+    const busy = [
+      ...range(25).map((i) => [fromClient[i * 40]!, onServer[i * 40]!] as const),
+      ...range(25).map((i) => [fromServer[i * 40]!, onClient[i * 40]!] as const),
+    ];
     const transfers = await Promise.all(
       busy.map(async ([writer, reader], k) => {
         const sizeOf = seededInts(7000 + k, 1, 256);

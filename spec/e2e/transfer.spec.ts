@@ -46,7 +46,12 @@ interface Exchange {
  * Opens `count` channels from the client; on every channel both ends write their own seeded stream at once
  * (sizes from `sizeOf(i)`, written in pieces of `writes` bytes) and read the other's.
  */
-async function exchange(pair: SessionPair, count: number, sizeOf: (i: number) => number, writes: { min: number; max: number }): Promise<Exchange> {
+async function exchange(
+  pair: SessionPair,
+  count: number,
+  sizeOf: (i: number) => number,
+  writes: { min: number; max: number },
+): Promise<Exchange> {
   const serverSide = accepted(pair.server, count);
   const clientSide = await Promise.all(range(count).map(() => firstValueFrom(pair.client.open())));
   const serverChannels = await serverSide;
@@ -83,7 +88,10 @@ describe.each(CARRIERS)('over $name', (carrier) => {
     const N = 20;
     const run = async (session: Session, side: string, i: number): Promise<{ id: number; sent: Tally; got: Tally; ch: Channel }> => {
       const ch = await firstValueFrom(session.open({ meta: `${side}${i}` }));
-      const [sent, got] = await Promise.all([pour(ch, seededChunks(side === 'c' ? i : 100 + i, 32 * KiB + i * 999, { min: 0, max: 4096 })), drain(ch)]);
+      const [sent, got] = await Promise.all([
+        pour(ch, seededChunks(side === 'c' ? i : 100 + i, 32 * KiB + i * 999, { min: 0, max: 4096 })),
+        drain(ch),
+      ]);
       return { id: ch.id, sent, got, ch };
     };
     // Every open is subscribed in this same tick, before any answer can arrive.
@@ -92,8 +100,16 @@ describe.each(CARRIERS)('over $name', (carrier) => {
     expect(all.map((r) => r.id)).toEqual([...range(N).map((i) => 2 * i + 1), ...range(N).map((i) => 2 * i + 2)]);
     for (const { sent, got } of all) expect(got).toEqual({ bytes: sent.bytes, chunks: got.chunks, sha256: sent.sha256 });
     const metaOf = (chs: Channel[]): string[] => chs.map((c) => new TextDecoder().decode(c.meta)).sort();
-    expect(metaOf(echoOnServer.channels)).toEqual(range(N).map((i) => `c${i}`).sort());
-    expect(metaOf(echoOnClient.channels)).toEqual(range(N).map((i) => `s${i}`).sort());
+    expect(metaOf(echoOnServer.channels)).toEqual(
+      range(N)
+        .map((i) => `c${i}`)
+        .sort(),
+    );
+    expect(metaOf(echoOnClient.channels)).toEqual(
+      range(N)
+        .map((i) => `s${i}`)
+        .sort(),
+    );
     expect(await Promise.all([...echoOnClient.done, ...echoOnServer.done])).toEqual(range(2 * N).map(() => undefined));
     const ends = await Promise.all(all.map((r) => firstValueFrom(r.ch.closed$)));
     expect(ends.every((e) => e.error === undefined)).toBe(true);
@@ -128,7 +144,10 @@ describe.each(CARRIERS)('over $name', (carrier) => {
     const pair = await carrier.connect();
     const serverRead = accepted(pair.server, 1).then(([c]) => drain(c!));
     const ch = await firstValueFrom(pair.client.open());
-    const [sent, got] = await Promise.all([pour(ch, seededChunks(256, carrier.largeTransfer, { min: 256 * KiB, max: 256 * KiB })), serverRead]);
+    const [sent, got] = await Promise.all([
+      pour(ch, seededChunks(256, carrier.largeTransfer, { min: 256 * KiB, max: 256 * KiB })),
+      serverRead,
+    ]);
     expect({ bytes: got.bytes, sha256: got.sha256 }).toEqual({ bytes: carrier.largeTransfer, sha256: sent.sha256 });
     expect(got.chunks).toBeGreaterThan(1);
   }, 300_000);
@@ -175,7 +194,8 @@ describe.each(CARRIERS)('over $name', (carrier) => {
     expect((await firstValueFrom(ended.closed$)).error).toBeUndefined();
 
     // Round 2: the other three still echo, then close cleanly.
-    for (const [sent, got] of await round(rest, 20, 1 * MiB)) expect({ bytes: got.bytes, sha256: got.sha256 }).toEqual({ bytes: MiB, sha256: sent.sha256 });
+    for (const [sent, got] of await round(rest, 20, 1 * MiB))
+      expect({ bytes: got.bytes, sha256: got.sha256 }).toEqual({ bytes: MiB, sha256: sent.sha256 });
     expect(pair.client.stats().openChannels).toBe(3);
     const tails = rest.map((ch) => drain(ch));
     for (const ch of rest) ch.end();

@@ -135,7 +135,9 @@ describe('rxmux/effect data and back-pressure', () => {
                 ch.stream.pipe(
                   Stream.runDrain,
                   Effect.as('ended'),
-                  Effect.catchTag('MuxResetError', (e) => Effect.succeed(`${e._tag} code=${e.wireCode} reason=${e.reason} remote=${e.remote}`)),
+                  Effect.catchTag('MuxResetError', (e) =>
+                    Effect.succeed(`${e._tag} code=${e.wireCode} reason=${e.reason} remote=${e.remote}`),
+                  ),
                 ),
               ),
             ),

@@ -66,7 +66,13 @@ describe('rxmux/effect open and accept', () => {
         const { client, server } = yield* sessionPair();
         yield* server.incoming.pipe(
           Stream.mapEffect(
-            (request) => Effect.scoped(Effect.andThen(Effect.sleep('5 seconds'), Effect.flatMap(request.accept({ meta: 'late' }), (ch) => ch.send(ch.stream)))),
+            (request) =>
+              Effect.scoped(
+                Effect.andThen(
+                  Effect.sleep('5 seconds'),
+                  Effect.flatMap(request.accept({ meta: 'late' }), (ch) => ch.send(ch.stream)),
+                ),
+              ),
             { concurrency: 'unbounded' },
           ),
           Stream.runDrain,
@@ -88,7 +94,10 @@ describe('rxmux/effect open and accept', () => {
       Effect.gen(function* () {
         const { client, server } = yield* sessionPair();
         const seen: number[] = [];
-        yield* server.incoming.pipe(Stream.runForEach((r) => Effect.sync(() => seen.push(r.id))), Effect.forkChild);
+        yield* server.incoming.pipe(
+          Stream.runForEach((r) => Effect.sync(() => seen.push(r.id))),
+          Effect.forkChild,
+        );
         const opening = yield* Effect.forkChild(Effect.exit(Effect.scoped(client.open({ timeout: 2000 }))));
         yield* TestClock.adjust('1999 millis');
         const before = opening.pollUnsafe();
@@ -108,7 +117,10 @@ describe('rxmux/effect open and accept', () => {
       Effect.gen(function* () {
         const { client, server } = yield* sessionPair();
         const requests: number[] = [];
-        yield* server.incoming.pipe(Stream.runForEach((r) => Effect.sync(() => requests.push(r.id))), Effect.forkChild);
+        yield* server.incoming.pipe(
+          Stream.runForEach((r) => Effect.sync(() => requests.push(r.id))),
+          Effect.forkChild,
+        );
         const opening = yield* Effect.forkChild(Effect.scoped(client.open()));
         yield* Effect.sleep('10 millis').pipe(Effect.forkChild);
         yield* TestClock.adjust('10 millis');

@@ -30,7 +30,9 @@ export interface Pair {
 type Side = Omit<MuxSessionOptions, 'role'>;
 
 /** A client and a server session over a memory pair on the Effect Clock; keep-alive off unless asked for. */
-export const sessionPair = (options: { pair?: Omit<MemoryPairOptions, 'scheduler'>; client?: Side; server?: Side } = {}): Effect.Effect<Pair, never, Scope.Scope> =>
+export const sessionPair = (
+  options: { pair?: Omit<MemoryPairOptions, 'scheduler'>; client?: Side; server?: Side } = {},
+): Effect.Effect<Pair, never, Scope.Scope> =>
   Effect.gen(function* () {
     const scheduler = yield* clockScheduler;
     const [a, b] = memoryPair({ scheduler, ...options.pair });

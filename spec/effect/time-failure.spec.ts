@@ -12,7 +12,12 @@ describe('rxmux/effect timers on the Effect Clock', () => {
       Effect.gen(function* () {
         const { client, b } = yield* sessionPair({ client: { keepAlive: true, keepAliveInterval: 30_000, keepAliveTimeout: 10_000 } });
         b.stall(); // the server's answers stop reaching the client
-        const ending = yield* Effect.forkChild(client.closed.pipe(Effect.as('clean'), Effect.catchTag('MuxTimeoutError', (e) => Effect.succeed(`${e._tag}: ${e.message}`))));
+        const ending = yield* Effect.forkChild(
+          client.closed.pipe(
+            Effect.as('clean'),
+            Effect.catchTag('MuxTimeoutError', (e) => Effect.succeed(`${e._tag}: ${e.message}`)),
+          ),
+        );
         yield* TestClock.adjust('39999 millis');
         yield* settle;
         const before = ending.pollUnsafe();
@@ -32,7 +37,11 @@ describe('rxmux/effect timers on the Effect Clock', () => {
           yield* TestClock.adjust('30 seconds');
           yield* settle;
         }
-        return { client: client.session.isClosed, pingsAnswered: (yield* server.stats).framesOut, pingsSent: (yield* client.stats).framesOut };
+        return {
+          client: client.session.isClosed,
+          pingsAnswered: (yield* server.stats).framesOut,
+          pingsSent: (yield* client.stats).framesOut,
+        };
       }),
     );
     expect(stats).toEqual({ client: false, pingsAnswered: 10, pingsSent: 10 });
@@ -55,14 +64,20 @@ describe('rxmux/effect timers on the Effect Clock', () => {
       Effect.gen(function* () {
         const { client, server } = yield* sessionPair();
         yield* server.incoming.pipe(
-          Stream.mapEffect((r) => Effect.scoped(Effect.flatMap(r.accept(), (ch) => ch.stream.pipe(Stream.runDrain, Effect.ignore))), { concurrency: 'unbounded' }),
+          Stream.mapEffect((r) => Effect.scoped(Effect.flatMap(r.accept(), (ch) => ch.stream.pipe(Stream.runDrain, Effect.ignore))), {
+            concurrency: 'unbounded',
+          }),
           Stream.runDrain,
           Effect.forkChild,
         );
         const quiet = yield* client.open({ readTimeout: 1000 });
         const other = yield* client.open();
         const reading = yield* Effect.forkChild(
-          quiet.stream.pipe(Stream.runDrain, Effect.as('ended'), Effect.catchTag('MuxTimeoutError', (e) => Effect.succeed(e.code))),
+          quiet.stream.pipe(
+            Stream.runDrain,
+            Effect.as('ended'),
+            Effect.catchTag('MuxTimeoutError', (e) => Effect.succeed(e.code)),
+          ),
         );
         yield* TestClock.adjust('999 millis');
         yield* settle;
@@ -83,7 +98,9 @@ describe('rxmux/effect carrier failure', () => {
       Effect.gen(function* () {
         const { client, server, a } = yield* sessionPair();
         yield* server.incoming.pipe(
-          Stream.mapEffect((r) => Effect.scoped(Effect.flatMap(r.accept(), (ch) => ch.stream.pipe(Stream.runDrain, Effect.ignore))), { concurrency: 'unbounded' }),
+          Stream.mapEffect((r) => Effect.scoped(Effect.flatMap(r.accept(), (ch) => ch.stream.pipe(Stream.runDrain, Effect.ignore))), {
+            concurrency: 'unbounded',
+          }),
           Stream.runDrain,
           Effect.ignore,
           Effect.forkChild,
@@ -103,7 +120,11 @@ describe('rxmux/effect carrier failure', () => {
           Effect.as('clean'),
           Effect.catchTags({ MuxCarrierError: (e) => Effect.succeed(e._tag), MuxTimeoutError: (e) => Effect.succeed(e._tag) }),
         );
-        const openAfter = yield* Effect.scoped(client.open()).pipe(Effect.as('opened'), Effect.catchTag('MuxCarrierError', (e) => Effect.succeed(e._tag)), Effect.catchTag('MuxSessionClosedError', (e) => Effect.succeed(e._tag)));
+        const openAfter = yield* Effect.scoped(client.open()).pipe(
+          Effect.as('opened'),
+          Effect.catchTag('MuxCarrierError', (e) => Effect.succeed(e._tag)),
+          Effect.catchTag('MuxSessionClosedError', (e) => Effect.succeed(e._tag)),
+        );
         return { channelOutcome, sessionOutcome, openAfter };
       }),
     );
@@ -117,14 +138,22 @@ describe('rxmux/effect carrier failure', () => {
       Effect.gen(function* () {
         const { client, server, b } = yield* sessionPair();
         yield* server.incoming.pipe(
-          Stream.mapEffect((r) => Effect.scoped(Effect.flatMap(r.accept(), (ch) => ch.stream.pipe(Stream.runDrain, Effect.ignore))), { concurrency: 'unbounded' }),
+          Stream.mapEffect((r) => Effect.scoped(Effect.flatMap(r.accept(), (ch) => ch.stream.pipe(Stream.runDrain, Effect.ignore))), {
+            concurrency: 'unbounded',
+          }),
           Stream.runDrain,
           Effect.ignore,
           Effect.forkChild,
         );
         const chs = [yield* client.open(), yield* client.open()];
         const readers = yield* Effect.forEach(chs, (ch) =>
-          Effect.forkChild(ch.stream.pipe(Stream.runDrain, Effect.as('ended'), Effect.catchTag('MuxCarrierError', (e) => Effect.succeed(e._tag)))),
+          Effect.forkChild(
+            ch.stream.pipe(
+              Stream.runDrain,
+              Effect.as('ended'),
+              Effect.catchTag('MuxCarrierError', (e) => Effect.succeed(e._tag)),
+            ),
+          ),
         );
         yield* settle;
         b.destroy(); // the server's end goes away without a GoAway: the client sees its carrier end
@@ -136,7 +165,10 @@ describe('rxmux/effect carrier failure', () => {
 });
 
 describe('rxmux/effect interruption', () => {
-  const echoless = (server: { incoming: Stream.Stream<import('../../src/effect.js').MuxIncoming, unknown> }, handle: (ch: import('../../src/effect.js').MuxChannel) => Effect.Effect<string, never>) =>
+  const echoless = (
+    server: { incoming: Stream.Stream<import('../../src/effect.js').MuxIncoming, unknown> },
+    handle: (ch: import('../../src/effect.js').MuxChannel) => Effect.Effect<string, never>,
+  ) =>
     server.incoming.pipe(
       Stream.take(1),
       Stream.mapEffect((r) => Effect.scoped(Effect.flatMap(r.accept(), handle))),
@@ -204,7 +236,10 @@ describe('rxmux/effect interruption', () => {
         const ch = yield* client.open();
         const first = yield* ch.readable({ onStop: 'keep' }).pipe(Stream.take(1), Stream.runCollect);
         const rest = yield* ch.stream.pipe(Stream.runCollect);
-        return { first: first.map((c) => new TextDecoder().decode(c)), rest: new TextDecoder().decode(Uint8Array.from(rest.flatMap((c) => [...c]))) };
+        return {
+          first: first.map((c) => new TextDecoder().decode(c)),
+          rest: new TextDecoder().decode(Uint8Array.from(rest.flatMap((c) => [...c]))),
+        };
       }),
     );
     expect(result).toEqual({ first: ['one'], rest: 'twothree' });

@@ -43,7 +43,13 @@ describe('examples/dashboard/server.ts', () => {
     const opened: Channel[] = [];
     const requests = await lastValueFrom(session.incoming$.pipe(take(5), toArray()));
     for (const r of requests) opened.push(r.accept());
-    expect(opened.map((c) => `${c.id} ${utf8(c.meta)}`)).toEqual(['2 metrics:cpu', '4 metrics:memory', '6 metrics:rates', '8 logs', '10 stats:server']);
+    expect(opened.map((c) => `${c.id} ${utf8(c.meta)}`)).toEqual([
+      '2 metrics:cpu',
+      '4 metrics:memory',
+      '6 metrics:rates',
+      '8 logs',
+      '10 stats:server',
+    ]);
     const cpu = await firstValueFrom(opened[0]!.incoming$.pipe(jsonMessages<MetricSnapshot>().decode));
     expect(Object.keys(cpu.latest)).toEqual(['host', 'user', 'system', 'process']);
     expect(cpu.history['host']!.length).toBeGreaterThanOrEqual(1);
@@ -62,7 +68,11 @@ describe('examples/dashboard/server.ts', () => {
       size += chunk.byteLength;
     }
     expect({ size, sha256: hash.digest('hex') }).toEqual({ size: info.size, sha256: info.sha256 });
-    await expect(firstValueFrom(session.open({ meta: 'download:../etc/passwd' }))).rejects.toMatchObject({ code: 'ERR_MUX_REJECTED', wireCode: 404, reason: 'no such file: ../etc/passwd' });
+    await expect(firstValueFrom(session.open({ meta: 'download:../etc/passwd' }))).rejects.toMatchObject({
+      code: 'ERR_MUX_REJECTED',
+      wireCode: 404,
+      reason: 'no such file: ../etc/passwd',
+    });
 
     const ended = firstValueFrom(session.closed$);
     const exit = await server.stop('SIGINT');
@@ -74,7 +84,11 @@ describe('examples/dashboard/server.ts', () => {
   });
 
   it('`npm run dashboard` stops when only npm gets the SIGINT (as from a process manager or an IDE terminal)', async () => {
-    const npm = spawn('npm', ['run', '--silent', 'dashboard'], { env: { ...process.env, PORT: '0' }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    const npm = spawn('npm', ['run', '--silent', 'dashboard'], {
+      env: { ...process.env, PORT: '0' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
+    });
     let out = '';
     npm.stdout!.setEncoding('utf8').on('data', (s: string) => (out += s));
     const exited = new Promise<number | null>((resolveExit) => npm.once('close', (code) => resolveExit(code)));

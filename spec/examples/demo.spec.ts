@@ -103,7 +103,7 @@ describe('the demo (npm run demo -- --quick)', () => {
     expect(run.stdout).toMatch(/p99 [\d.]+ ms \(target ≤ 2 ms\): not judged \(30 messages; p99 needs at least 100\)/);
   });
 
-    it('prints session totals, an RTT from ping, a graceful close and a passing result', () => {
+  it('prints session totals, an RTT from ping, a graceful close and a passing result', () => {
     expect(run.stdout).toMatch(/^ {2}client: bytes out [\d,]+ .*frames out [\d,]+, in [\d,]+/m);
     expect(run.stdout).toMatch(/^ {2}server: bytes out [\d,]+ .*frames out [\d,]+, in [\d,]+/m);
     expect(run.stdout).toMatch(/rtt \(session\.ping, client→server\): \d+ ms idle/);

@@ -33,7 +33,9 @@ describe('examples/file-transfer.ts', () => {
     expect(percents.length).toBeLessThanOrEqual(12);
     expect(percents).toEqual([...percents].sort((a, b) => a - b));
     expect(progress[progress.length - 1]).toMatch(/^send random-20971520\.bin 100% 20\.0 MiB \/ 20\.0 MiB +[\d.]+ MiB\/s$/);
-    expect(run.stdout).toMatch(/^sender: random-20971520\.bin 20\.0 MiB sent in [\d.]+ s \([\d.]+ MiB\/s\); the receiver verified its SHA-256$/m);
+    expect(run.stdout).toMatch(
+      /^sender: random-20971520\.bin 20\.0 MiB sent in [\d.]+ s \([\d.]+ MiB\/s\); the receiver verified its SHA-256$/m,
+    );
     const sent = /^sha256 sent +([0-9a-f]{64})$/m.exec(run.stdout)?.[1];
     const received = /^sha256 received +([0-9a-f]{64})$/m.exec(run.stdout)?.[1];
     expect(sent).toBeDefined();

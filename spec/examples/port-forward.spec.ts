@@ -98,7 +98,9 @@ describe('examples/port-forward.ts', () => {
     servers.push(other.server);
     const { remote, local, port } = await startPair(['--allow', `127.0.0.1:${other.port}`], `127.0.0.1:${target.port}`);
     expect(await closedWithoutData(port)).toBe(true);
-    await local.waitForLine(new RegExp(`^local: #1 refused: open of channel 1 was rejected: target 127\\.0\\.0\\.1:${target.port} is not allowed$`));
+    await local.waitForLine(
+      new RegExp(`^local: #1 refused: open of channel 1 was rejected: target 127\\.0\\.0\\.1:${target.port} is not allowed$`),
+    );
     await remote.waitForLine(new RegExp(`^remote: #1 refused 127\\.0\\.0\\.1:${target.port} \\(not allowed\\)$`));
     expect(target.connections()).toBe(0);
     const [l, r] = [await local.stop('SIGINT'), await remote.stop('SIGINT')];

@@ -55,7 +55,11 @@ export function killAll(): void {
  * Starts `examples/<file>` with `args`. `timeoutMs` (default 60 s) SIGKILLs the process whatever happens.
  * stdout is not a TTY, so the examples print plain lines.
  */
-export function startExample(file: string, args: string[] = [], options: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): RunningExample {
+export function startExample(
+  file: string,
+  args: string[] = [],
+  options: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {},
+): RunningExample {
   const child = spawn(process.execPath, ['--import', 'tsx', join('examples', file), ...args], {
     cwd: repoRoot(),
     env: { ...process.env, ...options.env },
@@ -101,12 +105,18 @@ export function startExample(file: string, args: string[] = [], options: { env?:
           resolveWait(found);
         } else if (done) {
           cleanup();
-          rejectWait(new Error(`examples/${file} exited (${String(child.exitCode ?? child.signalCode)}) before ${what}\nstdout:\n${out}\nstderr:\n${err}`));
+          rejectWait(
+            new Error(
+              `examples/${file} exited (${String(child.exitCode ?? child.signalCode)}) before ${what}\nstdout:\n${out}\nstderr:\n${err}`,
+            ),
+          );
         }
       };
       const timer = setTimeout(() => {
         cleanup();
-        rejectWait(new Error(`timed out after ${timeoutMs} ms waiting for ${what} from examples/${file}\nstdout:\n${out}\nstderr:\n${err}`));
+        rejectWait(
+          new Error(`timed out after ${timeoutMs} ms waiting for ${what} from examples/${file}\nstdout:\n${out}\nstderr:\n${err}`),
+        );
       }, timeoutMs);
       const cleanup = (): void => {
         clearTimeout(timer);
@@ -149,6 +159,10 @@ export function startExample(file: string, args: string[] = [], options: { env?:
 }
 
 /** Runs an example to its exit. */
-export function runExample(file: string, args: string[] = [], options: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<Exit> {
+export function runExample(
+  file: string,
+  args: string[] = [],
+  options: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {},
+): Promise<Exit> {
   return startExample(file, args, options).exited;
 }

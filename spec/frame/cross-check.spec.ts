@@ -5,14 +5,7 @@
  */
 import fc from 'fast-check';
 import { from } from 'rxjs';
-import {
-  type Frame,
-  FrameDecoder,
-  decodeAll,
-  decodeFrames,
-  encodeFrame,
-  encodeFrames,
-} from '../../src/frame/index.js';
+import { type Frame, FrameDecoder, decodeAll, decodeFrames, encodeFrame, encodeFrames } from '../../src/frame/index.js';
 import { isMuxError } from '../../src/errors.js';
 import { plainFrame, referenceDecode, referenceEncode } from './reference-codec.js';
 
@@ -21,15 +14,8 @@ const RUNS = 300;
 const options = (seed: number): fc.Parameters<unknown> => ({ seed, numRuns: RUNS });
 
 const u32 = fc.integer({ min: 0, max: 0xffff_ffff });
-const streamId = fc.oneof(
-  fc.integer({ min: 1, max: 16 }),
-  fc.integer({ min: 1, max: 0xffff_ffff }),
-  fc.constant(0xffff_ffff),
-);
-const flags = fc.oneof(
-  fc.constantFrom(0, 1, 2, 4, 8, 1 | 2, 2 | 4, 4 | 8),
-  fc.integer({ min: 0, max: 0xffff }),
-);
+const streamId = fc.oneof(fc.integer({ min: 1, max: 16 }), fc.integer({ min: 1, max: 0xffff_ffff }), fc.constant(0xffff_ffff));
+const flags = fc.oneof(fc.constantFrom(0, 1, 2, 4, 8, 1 | 2, 2 | 4, 4 | 8), fc.integer({ min: 0, max: 0xffff }));
 const payload = fc.oneof(
   { weight: 4, arbitrary: fc.uint8Array({ maxLength: 40 }) },
   { weight: 1, arbitrary: fc.uint8Array({ minLength: 200, maxLength: 3000 }) },
@@ -69,8 +55,7 @@ const chunkingArb = fc.record({
 });
 
 function chunk(bytes: Uint8Array, plan: { mode: string; cuts: number[]; empties: number[] }): Uint8Array[] {
-  const chunks =
-    plan.mode === 'bytewise' ? Array.from(bytes, (_, i) => bytes.subarray(i, i + 1)) : splitAt(bytes, plan.cuts);
+  const chunks = plan.mode === 'bytewise' ? Array.from(bytes, (_, i) => bytes.subarray(i, i + 1)) : splitAt(bytes, plan.cuts);
   for (const e of plan.empties) chunks.splice(e % (chunks.length + 1), 0, new Uint8Array(0));
   return chunks;
 }

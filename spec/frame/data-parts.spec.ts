@@ -6,7 +6,6 @@ import fc from 'fast-check';
 import { seededBytes as seeded } from '../support/bytes.js';
 import { Flag, FrameDecoder, PART_MIN_BYTES, encodeFrames, type Frame } from '../../src/frame/index.js';
 
-
 const big = seeded(20_000, 1);
 const frames: Frame[] = [
   { type: 'data', streamId: 1, flags: 0, data: big },

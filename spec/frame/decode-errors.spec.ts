@@ -355,8 +355,16 @@ describe('a peer that does not speak yamux', () => {
   const bytesOf = (text: string) => new TextEncoder().encode(text);
 
   it.each([
-    ['an HTTP response', 'HTTP/1.1 400 Bad Request\r\n\r\n', /^the peer does not speak yamux \(first bytes look like HTTP: "HTTP\/1\.1 400", 48 54 54 50/],
-    ['an HTTP request', 'GET / HTTP/1.1\r\nHost: x\r\n\r\n', /^the peer does not speak yamux \(first bytes look like HTTP: "GET \/ HTTP\/1"/],
+    [
+      'an HTTP response',
+      'HTTP/1.1 400 Bad Request\r\n\r\n',
+      /^the peer does not speak yamux \(first bytes look like HTTP: "HTTP\/1\.1 400", 48 54 54 50/,
+    ],
+    [
+      'an HTTP request',
+      'GET / HTTP/1.1\r\nHost: x\r\n\r\n',
+      /^the peer does not speak yamux \(first bytes look like HTTP: "GET \/ HTTP\/1"/,
+    ],
     ['an SSH banner', 'SSH-2.0-OpenSSH_9.2\r\n', /first bytes look like SSH: "SSH-2\.0-Open"/],
     ['other text', 'hello there, friend', /first bytes look like text: "hello there,"/],
   ])('names what the first bytes look like: %s', (_name, text, message) => {
@@ -369,7 +377,10 @@ describe('a peer that does not speak yamux', () => {
   it('recognises a TLS ClientHello and shows unprintable bytes as dots and hex', () => {
     const hello = new Uint8Array([0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00, 0x01, 0xfc, 0x03, 0x03, 0x9a]);
     const { error } = collect(from([hello]));
-    expectProtocolError(error, /first bytes look like a TLS handshake: "\.\.\.\.\.\.\.\.\.\.\.\.", 16 03 01 02 00 01 00 01 fc 03 03 9a\): unsupported protocol version 22$/);
+    expectProtocolError(
+      error,
+      /first bytes look like a TLS handshake: "\.\.\.\.\.\.\.\.\.\.\.\.", 16 03 01 02 00 01 00 01 fc 03 03 9a\): unsupported protocol version 22$/,
+    );
   });
 
   it('a bad version after good frames is reported as a stream out of step, with the header bytes', () => {

@@ -88,7 +88,9 @@ describe('decodeFrames on a synchronous source', () => {
     }
     const frames: Frame[] = [];
     let error: unknown;
-    from(chunks()).pipe(decodeFrames()).subscribe({ next: (f) => frames.push(f), error: (e) => (error = e) });
+    from(chunks())
+      .pipe(decodeFrames())
+      .subscribe({ next: (f) => frames.push(f), error: (e) => (error = e) });
     expect(frames).toEqual([y]);
     expect(error).toBeInstanceOf(MuxError);
     expect(pulled).toBe(0);

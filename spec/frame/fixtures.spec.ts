@@ -3,17 +3,7 @@
  * (version u8, type u8, flags u16 BE, stream id u32 BE, length u32 BE, then the payload).
  * Fields are separated by spaces for reading; `fromHex` ignores them.
  */
-import {
-  Flag,
-  type Frame,
-  decodeAll,
-  encodeFrame,
-  encodeFrames,
-  formatFlags,
-  formatFrame,
-  fromHex,
-  toHex,
-} from '../../src/frame/index.js';
+import { Flag, type Frame, decodeAll, encodeFrame, encodeFrames, formatFlags, formatFrame, fromHex, toHex } from '../../src/frame/index.js';
 
 const bytes = (text: string): Uint8Array => new TextEncoder().encode(text);
 const hex = (h: string): string => h.replace(/\s/g, '');
@@ -121,9 +111,7 @@ describe('frame hex fixtures', () => {
   });
 
   it('the encodeFrame doc example holds', () => {
-    expect(toHex(encodeFrame({ type: 'ping', streamId: 0, flags: Flag.SYN, opaque: 7 }))).toBe(
-      hex('00 02 0001 00000000 00000007'),
-    );
+    expect(toHex(encodeFrame({ type: 'ping', streamId: 0, flags: Flag.SYN, opaque: 7 }))).toBe(hex('00 02 0001 00000000 00000007'));
   });
 });
 
@@ -149,15 +137,11 @@ describe('encodeFrame range checks', () => {
 
 describe('formatFrame', () => {
   it('shows a Data frame with its payload in hex', () => {
-    expect(formatFrame({ type: 'data', streamId: 3, flags: Flag.FIN, data: bytes('hi') })).toBe(
-      'Data(3, FIN, 2 bytes: 6869)',
-    );
+    expect(formatFrame({ type: 'data', streamId: 3, flags: Flag.FIN, data: bytes('hi') })).toBe('Data(3, FIN, 2 bytes: 6869)');
   });
 
   it('shows an empty Data|SYN without a payload part', () => {
-    expect(formatFrame({ type: 'data', streamId: 1, flags: Flag.SYN, data: new Uint8Array(0) })).toBe(
-      'Data(1, SYN, 0 bytes)',
-    );
+    expect(formatFrame({ type: 'data', streamId: 1, flags: Flag.SYN, data: new Uint8Array(0) })).toBe('Data(1, SYN, 0 bytes)');
   });
 
   it('cuts a long payload at maxHexBytes and marks the cut', () => {
@@ -170,9 +154,7 @@ describe('formatFrame', () => {
     expect(formatFrame({ type: 'window-update', streamId: 5, flags: Flag.SYN | Flag.ACK, delta: 262144 })).toBe(
       'WindowUpdate(5, SYN|ACK, +262144)',
     );
-    expect(formatFrame({ type: 'window-update', streamId: 9, flags: Flag.RST, delta: 0 })).toBe(
-      'WindowUpdate(9, RST, +0)',
-    );
+    expect(formatFrame({ type: 'window-update', streamId: 9, flags: Flag.RST, delta: 0 })).toBe('WindowUpdate(9, RST, +0)');
     expect(formatFrame({ type: 'ping', streamId: 0, flags: Flag.ACK, opaque: 0xdeadbeef })).toBe('Ping(ACK, 3735928559)');
     expect(formatFrame({ type: 'go-away', streamId: 0, flags: 0, code: 1 })).toBe('GoAway(1)');
   });

@@ -89,9 +89,7 @@ function lookUpGoPeer(): string | undefined {
     timeout: 300_000,
   });
   if (r.status !== 0) {
-    process.stderr.write(
-      `go-peer: building ${bin} failed (status ${String(r.status)}): ${r.error?.message ?? ''}${r.stderr ?? ''}\n`,
-    );
+    process.stderr.write(`go-peer: building ${bin} failed (status ${String(r.status)}): ${r.error?.message ?? ''}${r.stderr ?? ''}\n`);
     return undefined;
   }
   // go build may leave an up-to-date binary untouched; mark it fresh.
@@ -247,10 +245,7 @@ export function startGoPeer(args: string[], opts: { timeoutMs?: number } = {}): 
     });
   });
 
-  const waitForLine = (
-    predicate: ((line: string) => boolean) | RegExp | string,
-    lineTimeoutMs = timeoutMs,
-  ): Promise<string> => {
+  const waitForLine = (predicate: ((line: string) => boolean) | RegExp | string, lineTimeoutMs = timeoutMs): Promise<string> => {
     const test = toPredicate(predicate);
     const found = stdoutLines.find(test);
     if (found !== undefined) return Promise.resolve(found);
@@ -260,7 +255,11 @@ export function startGoPeer(args: string[], opts: { timeoutMs?: number } = {}): 
     return new Promise<string>((res, rej) => {
       const t = setTimeout(() => {
         lineWaiters.delete(waiter);
-        rej(new Error(`timed out after ${lineTimeoutMs} ms waiting for a go peer line; stdout:\n${stdoutLines.join('\n')}\nstderr:\n${stderr}`));
+        rej(
+          new Error(
+            `timed out after ${lineTimeoutMs} ms waiting for a go peer line; stdout:\n${stdoutLines.join('\n')}\nstderr:\n${stderr}`,
+          ),
+        );
       }, lineTimeoutMs);
       const waiter = (line: string | null): void => {
         if (line === null) {

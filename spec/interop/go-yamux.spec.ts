@@ -125,55 +125,61 @@ describe('interop with Go hashicorp/yamux (yamux profile)', () => {
 
     describe(`rxmux ${rxRole} <-> Go ${goRole}`, () => {
       describe('data', () => {
-        it.each(ECHO_ROWS)('Go echoes $label on each of $streams concurrent channel(s) rxmux opens, SHA-256 equal', async ({ streams, bytes }) => {
-          const { peer, session, rec } = await link(rxRole, ['-mode', 'echo', '-streams', String(streams)]);
-          const payloads = Array.from({ length: streams }, (_, k) => seededBytes(bytes, k + 1));
-          const results = await Promise.all(
-            payloads.map(async (data) => {
-              const ch = await open(session);
-              const reading = readChannel(ch);
-              await writeAll(ch, data);
-              ch.end();
-              const got = await reading;
-              const end = await firstValueFrom(ch.closed$);
-              return { id: ch.id, ...got, end };
-            }),
-          );
-          results.forEach((r, k) => {
-            expect(ours(r.id)).toBe(true);
-            expect(r.bytes).toBe(bytes);
-            expect(r.sha).toBe(sha256Hex(payloads[k]!));
-            expect(r.end.error).toBeUndefined();
-          });
-          expect(new Set(results.map((r) => r.id)).size).toBe(streams);
-          if (bytes === 8 * MiB) expect(results[0]!.chunks).toBeGreaterThan(1);
-          await peer.waitForLine('DONE');
-          for (const r of results) expect(peer.stdoutLines).toContain(`ECHO ${r.id} ${bytes}`);
-          await session.close();
-          expect((await peer.exited).code).toBe(0);
-          expect(session.stats().openChannels).toBe(0);
-          expectPlainYamux(rec);
-        });
+        it.each(ECHO_ROWS)(
+          'Go echoes $label on each of $streams concurrent channel(s) rxmux opens, SHA-256 equal',
+          async ({ streams, bytes }) => {
+            const { peer, session, rec } = await link(rxRole, ['-mode', 'echo', '-streams', String(streams)]);
+            const payloads = Array.from({ length: streams }, (_, k) => seededBytes(bytes, k + 1));
+            const results = await Promise.all(
+              payloads.map(async (data) => {
+                const ch = await open(session);
+                const reading = readChannel(ch);
+                await writeAll(ch, data);
+                ch.end();
+                const got = await reading;
+                const end = await firstValueFrom(ch.closed$);
+                return { id: ch.id, ...got, end };
+              }),
+            );
+            results.forEach((r, k) => {
+              expect(ours(r.id)).toBe(true);
+              expect(r.bytes).toBe(bytes);
+              expect(r.sha).toBe(sha256Hex(payloads[k]!));
+              expect(r.end.error).toBeUndefined();
+            });
+            expect(new Set(results.map((r) => r.id)).size).toBe(streams);
+            if (bytes === 8 * MiB) expect(results[0]!.chunks).toBeGreaterThan(1);
+            await peer.waitForLine('DONE');
+            for (const r of results) expect(peer.stdoutLines).toContain(`ECHO ${r.id} ${bytes}`);
+            await session.close();
+            expect((await peer.exited).code).toBe(0);
+            expect(session.stats().openChannels).toBe(0);
+            expectPlainYamux(rec);
+          },
+        );
 
-        it.each(ECHO_ROWS)('rxmux echoes $label on each of $streams concurrent channel(s) Go opens, SHA-256 equal', async ({ streams, bytes }) => {
-          const { peer, session, rec } = await link(rxRole, ['-mode', 'open-echo', '-streams', String(streams), '-bytes', String(bytes)]);
-          const results = acceptAndEcho(session);
-          const exit = await peer.exited;
-          expect(peer.stdoutLines.filter((l) => l.startsWith('STREAM'))).toHaveLength(streams);
-          for (let k = 0; k < streams; k++) {
-            expect(peer.stdoutLines).toContain(`STREAM ${k} OK ${goPatternSha(k, bytes)}`);
-          }
-          expect(exit.code).toBe(0);
-          const ids = [...results.keys()].sort((a, b) => a - b);
-          expect(ids).toHaveLength(streams);
-          for (const [k, id] of ids.entries()) {
-            expect(ours(id)).toBe(false);
-            await expect(results.get(id)!).resolves.toEqual({ bytes, sha: goPatternSha(k, bytes) });
-          }
-          // hashicorp/yamux's Session.Close() sends no GoAway: rxmux sees the carrier end before a close.
-          await expect(ended(session)).resolves.toMatchObject({ code: 'ERR_MUX_CARRIER' });
-          expectPlainYamux(rec);
-        });
+        it.each(ECHO_ROWS)(
+          'rxmux echoes $label on each of $streams concurrent channel(s) Go opens, SHA-256 equal',
+          async ({ streams, bytes }) => {
+            const { peer, session, rec } = await link(rxRole, ['-mode', 'open-echo', '-streams', String(streams), '-bytes', String(bytes)]);
+            const results = acceptAndEcho(session);
+            const exit = await peer.exited;
+            expect(peer.stdoutLines.filter((l) => l.startsWith('STREAM'))).toHaveLength(streams);
+            for (let k = 0; k < streams; k++) {
+              expect(peer.stdoutLines).toContain(`STREAM ${k} OK ${goPatternSha(k, bytes)}`);
+            }
+            expect(exit.code).toBe(0);
+            const ids = [...results.keys()].sort((a, b) => a - b);
+            expect(ids).toHaveLength(streams);
+            for (const [k, id] of ids.entries()) {
+              expect(ours(id)).toBe(false);
+              await expect(results.get(id)!).resolves.toEqual({ bytes, sha: goPatternSha(k, bytes) });
+            }
+            // hashicorp/yamux's Session.Close() sends no GoAway: rxmux sees the carrier end before a close.
+            await expect(ended(session)).resolves.toMatchObject({ code: 'ERR_MUX_CARRIER' });
+            expectPlainYamux(rec);
+          },
+        );
       });
 
       describe('flow control', () => {
@@ -199,7 +205,9 @@ describe('interop with Go hashicorp/yamux (yamux profile)', () => {
 
         it('a 2.5 MiB transfer from Go to a reader that stalls until its window is full never buffers more than 256 KiB', async () => {
           const bytes = 10 * WINDOW;
-          const { peer, session, rec } = await link(rxRole, ['-mode', 'source', '-streams', '1', '-bytes', String(bytes)], { maxReceiveWindow: WINDOW }); // tuning off: the bound under test is the 256 KiB window
+          const { peer, session, rec } = await link(rxRole, ['-mode', 'source', '-streams', '1', '-bytes', String(bytes)], {
+            maxReceiveWindow: WINDOW,
+          }); // tuning off: the bound under test is the 256 KiB window
           const ch = (await nextIncoming(session)).accept();
           const { result } = stallingReader(ch, rec);
           const got = await result;
@@ -231,7 +239,16 @@ describe('interop with Go hashicorp/yamux (yamux profile)', () => {
 
         it('a Go peer with a 16 MiB window grants it in its SYN: the credit of the channel rxmux accepts is 16 MiB at accept', async () => {
           const bytes = 1 * MiB;
-          const { peer, session, rec } = await link(rxRole, ['-mode', 'open-echo', '-streams', '1', '-bytes', String(bytes), '-window', String(16 * MiB)]);
+          const { peer, session, rec } = await link(rxRole, [
+            '-mode',
+            'open-echo',
+            '-streams',
+            '1',
+            '-bytes',
+            String(bytes),
+            '-window',
+            String(16 * MiB),
+          ]);
           // Accepted synchronously, inside the delivery of the SYN: the SYN's delta is already counted.
           const accepted = new Promise<{ ch: Channel; credit: number }>((resolve) =>
             onIncoming(session, (req) => {
@@ -463,7 +480,11 @@ describe('interop with Go hashicorp/yamux (yamux profile)', () => {
         });
 
         it('rxmux keep-alive pings every 50 ms and Go answers each one', async () => {
-          const { peer, session, rec } = await link(rxRole, ['-mode', 'echo'], { keepAlive: true, keepAliveInterval: 50, keepAliveTimeout: 5_000 });
+          const { peer, session, rec } = await link(rxRole, ['-mode', 'echo'], {
+            keepAlive: true,
+            keepAliveInterval: 50,
+            keepAliveTimeout: 5_000,
+          });
           const pongs = await waitForFrames(rec.in, rec.in$, (f) => f.type === 2 && f.flags === 2, 4);
           const pings = rec.out.filter((f) => f.type === 2 && f.flags === 1);
           expect(pings.length).toBeGreaterThanOrEqual(4);
@@ -528,11 +549,15 @@ describe('interop with Go hashicorp/yamux (yamux profile)', () => {
       describe('strict yamux profile on the wire', () => {
         it('a full scenario (open, accept, reject, data, half-close, reset, ping, keep-alive, GoAway, close) writes only plain yamux', async () => {
           const bytes = 300 * KiB;
-          const { peer, session, rec } = await link(rxRole, ['-mode', 'open-echo', '-streams', '4', '-bytes', String(bytes), '-keepalive-ms', '20'], {
-            keepAlive: true,
-            keepAliveInterval: 20,
-            receiveWindow: 512 * KiB,
-          });
+          const { peer, session, rec } = await link(
+            rxRole,
+            ['-mode', 'open-echo', '-streams', '4', '-bytes', String(bytes), '-keepalive-ms', '20'],
+            {
+              keepAlive: true,
+              keepAliveInterval: 20,
+              receiveWindow: 512 * KiB,
+            },
+          );
           const seen: string[] = [];
           let n = 0;
           const done: Promise<unknown>[] = [];

@@ -61,11 +61,14 @@ function recordOf(f: { type: string; flags: number; streamId: number } & Record<
 export function recordingCarrier(inner: Carrier): { carrier: Carrier; rec: Recorder } {
   const rec: Recorder = { out: [], in: [], in$: new Subject(), out$: new Subject(), afterChunk: new Set(), decodeErrors: [] };
   const pendingIn: FrameRecord[] = [];
-  const decOut = new FrameDecoder((f) => {
-    const r = recordOf(f as never);
-    rec.out.push(r);
-    rec.out$.next(r);
-  }, { maxFrameSize: MAX_U32 });
+  const decOut = new FrameDecoder(
+    (f) => {
+      const r = recordOf(f as never);
+      rec.out.push(r);
+      rec.out$.next(r);
+    },
+    { maxFrameSize: MAX_U32 },
+  );
   const decIn = new FrameDecoder((f) => pendingIn.push(recordOf(f as never)), { maxFrameSize: MAX_U32 });
   let outBroken = false;
   let inBroken = false;
@@ -130,7 +133,10 @@ export function plainYamuxViolations(frames: readonly FrameRecord[]): string[] {
       case 0:
         if (f.streamId === 0) bad.push(`${where}: Data on stream 0`);
         if (f.flags & (1 | 2 | 8) && f.length > 0) {
-          const names = [1, 2, 8].filter((b) => f.flags & b).map((b) => FLAG_NAMES[b]).join('|');
+          const names = [1, 2, 8]
+            .filter((b) => f.flags & b)
+            .map((b) => FLAG_NAMES[b])
+            .join('|');
           bad.push(`${where}: Data|${names} with a payload (rxmux-profile bytes)`);
         }
         if (f.flags & 4) bad.push(`${where}: FIN riding on a Data frame`);
@@ -230,9 +236,7 @@ export class Resources {
     }
     for (const s of this.sockets.splice(0)) s.destroy();
     await Promise.all(
-      this.servers.splice(0).map(
-        (srv) => new Promise<void>((resolve) => (srv.listening ? srv.close(() => resolve()) : resolve())),
-      ),
+      this.servers.splice(0).map((srv) => new Promise<void>((resolve) => (srv.listening ? srv.close(() => resolve()) : resolve()))),
     );
   }
 }
@@ -356,19 +360,21 @@ export function acceptAndEcho(session: Session): Map<number, Promise<{ bytes: nu
     const ch = req.accept();
     results.set(
       ch.id,
-      handled((async () => {
-        const h = createHash('sha256');
-        let bytes = 0;
-        for (;;) {
-          const chunk = await ch.read();
-          if (chunk === null) break;
-          h.update(chunk);
-          bytes += chunk.byteLength;
-          await ch.write(chunk);
-        }
-        ch.end();
-        return { bytes, sha: h.digest('hex') };
-      })()),
+      handled(
+        (async () => {
+          const h = createHash('sha256');
+          let bytes = 0;
+          for (;;) {
+            const chunk = await ch.read();
+            if (chunk === null) break;
+            h.update(chunk);
+            bytes += chunk.byteLength;
+            await ch.write(chunk);
+          }
+          ch.end();
+          return { bytes, sha: h.digest('hex') };
+        })(),
+      ),
     );
   });
   return results;

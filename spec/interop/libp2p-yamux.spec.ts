@@ -161,62 +161,68 @@ describe(`interop with @chainsafe/libp2p-yamux ${libp2pYamuxVersion()} (yamux pr
 
     describe(`rxmux ${rxRole} <-> libp2p ${lpRole}`, () => {
       describe('data', () => {
-        it.each(ECHO_ROWS)('libp2p echoes $label on each of $streams concurrent channel(s) rxmux opens, SHA-256 equal', async ({ streams, bytes }) => {
-          const { muxer, session, rec } = await link(rxRole);
-          const echoed: Promise<number>[] = [];
-          onLpStream(muxer, (s) => {
-            ackNow(s);
-            echoed.push(lpEcho(s));
-          });
-          const payloads = Array.from({ length: streams }, (_, k) => seededBytes(bytes, k + 1));
-          const results = await Promise.all(
-            payloads.map(async (data) => {
-              const ch = await open(session);
-              const reading = readChannel(ch);
-              await writeAll(ch, data);
-              ch.end();
-              const got = await reading;
-              return { id: ch.id, ...got, end: await firstValueFrom(ch.closed$) };
-            }),
-          );
-          results.forEach((r, k) => {
-            expect(ours(r.id)).toBe(true);
-            expect(r.bytes).toBe(bytes);
-            expect(r.sha).toBe(sha256Hex(payloads[k]!));
-            expect(r.end.error).toBeUndefined();
-          });
-          expect(new Set(results.map((r) => r.id)).size).toBe(streams);
-          if (bytes === 8 * MiB) expect(results[0]!.chunks).toBeGreaterThan(1);
-          expect(await Promise.all(echoed)).toEqual(payloads.map(() => bytes));
-          expect(session.stats().openChannels).toBe(0);
-          expect(muxer.streams).toHaveLength(0);
-          expectPlainYamux(rec);
-        });
+        it.each(ECHO_ROWS)(
+          'libp2p echoes $label on each of $streams concurrent channel(s) rxmux opens, SHA-256 equal',
+          async ({ streams, bytes }) => {
+            const { muxer, session, rec } = await link(rxRole);
+            const echoed: Promise<number>[] = [];
+            onLpStream(muxer, (s) => {
+              ackNow(s);
+              echoed.push(lpEcho(s));
+            });
+            const payloads = Array.from({ length: streams }, (_, k) => seededBytes(bytes, k + 1));
+            const results = await Promise.all(
+              payloads.map(async (data) => {
+                const ch = await open(session);
+                const reading = readChannel(ch);
+                await writeAll(ch, data);
+                ch.end();
+                const got = await reading;
+                return { id: ch.id, ...got, end: await firstValueFrom(ch.closed$) };
+              }),
+            );
+            results.forEach((r, k) => {
+              expect(ours(r.id)).toBe(true);
+              expect(r.bytes).toBe(bytes);
+              expect(r.sha).toBe(sha256Hex(payloads[k]!));
+              expect(r.end.error).toBeUndefined();
+            });
+            expect(new Set(results.map((r) => r.id)).size).toBe(streams);
+            if (bytes === 8 * MiB) expect(results[0]!.chunks).toBeGreaterThan(1);
+            expect(await Promise.all(echoed)).toEqual(payloads.map(() => bytes));
+            expect(session.stats().openChannels).toBe(0);
+            expect(muxer.streams).toHaveLength(0);
+            expectPlainYamux(rec);
+          },
+        );
 
-        it.each(ECHO_ROWS)('rxmux echoes $label on each of $streams concurrent channel(s) libp2p opens, SHA-256 equal', async ({ streams, bytes }) => {
-          const { muxer, session, rec } = await link(rxRole);
-          const served = acceptAndEcho(session);
-          const payloads = Array.from({ length: streams }, (_, k) => seededBytes(bytes, 100 + k));
-          const results = await Promise.all(
-            payloads.map(async (data) => {
-              const s = await muxer.createStream();
-              const reading = lpReadAll(s);
-              await lpWriteAll(s, data);
-              await s.close();
-              return { id: s.streamId, ...(await reading) };
-            }),
-          );
-          results.forEach((r, k) => {
-            expect(ours(r.id)).toBe(false);
-            expect(r.bytes).toBe(bytes);
-            expect(r.sha).toBe(sha256Hex(payloads[k]!));
-          });
-          for (const [k, r] of results.entries()) {
-            await expect(served.get(r.id)!).resolves.toEqual({ bytes, sha: sha256Hex(payloads[k]!) });
-          }
-          expect(session.stats().openChannels).toBe(0);
-          expectPlainYamux(rec);
-        });
+        it.each(ECHO_ROWS)(
+          'rxmux echoes $label on each of $streams concurrent channel(s) libp2p opens, SHA-256 equal',
+          async ({ streams, bytes }) => {
+            const { muxer, session, rec } = await link(rxRole);
+            const served = acceptAndEcho(session);
+            const payloads = Array.from({ length: streams }, (_, k) => seededBytes(bytes, 100 + k));
+            const results = await Promise.all(
+              payloads.map(async (data) => {
+                const s = await muxer.createStream();
+                const reading = lpReadAll(s);
+                await lpWriteAll(s, data);
+                await s.close();
+                return { id: s.streamId, ...(await reading) };
+              }),
+            );
+            results.forEach((r, k) => {
+              expect(ours(r.id)).toBe(false);
+              expect(r.bytes).toBe(bytes);
+              expect(r.sha).toBe(sha256Hex(payloads[k]!));
+            });
+            for (const [k, r] of results.entries()) {
+              await expect(served.get(r.id)!).resolves.toEqual({ bytes, sha: sha256Hex(payloads[k]!) });
+            }
+            expect(session.stats().openChannels).toBe(0);
+            expectPlainYamux(rec);
+          },
+        );
 
         it('rxmux opens a channel to a libp2p handler that reads first: the default yamux-style open sends before the ACK and the echo comes back', async () => {
           // js-libp2p-yamux 8 ACKs only with its first outgoing frame, and this handler waits for data first: the
@@ -596,11 +602,15 @@ describe(`interop with @chainsafe/libp2p-yamux ${libp2pYamuxVersion()} (yamux pr
       describe('strict yamux profile on the wire', () => {
         it('a full scenario (open, accept, reject, data, half-close, reset, ping, keep-alive, GoAway, close) writes only plain yamux', async () => {
           const bytes = 300 * KiB;
-          const { muxer, session, rec } = await link(rxRole, { enableKeepAlive: true, keepAliveInterval: 20 }, {
-            keepAlive: true,
-            keepAliveInterval: 20,
-            receiveWindow: 512 * KiB,
-          });
+          const { muxer, session, rec } = await link(
+            rxRole,
+            { enableKeepAlive: true, keepAliveInterval: 20 },
+            {
+              keepAlive: true,
+              keepAliveInterval: 20,
+              receiveWindow: 512 * KiB,
+            },
+          );
           onLpStream(muxer, (s) => {
             ackNow(s);
             void lpEcho(s);

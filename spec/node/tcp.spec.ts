@@ -176,7 +176,7 @@ describe('listen and connect', () => {
     expect(() => connect({} as { port: number })).toThrow(invalid);
     expect(() => connect({ port: 1, bogus: true } as unknown as { port: number })).toThrow(invalid);
   });
-  it("by default a client that vanishes mid-channel ends only its session: a mergeMap server without error handlers keeps serving", async () => {
+  it('by default a client that vanishes mid-channel ends only its session: a mergeMap server without error handlers keeps serving', async () => {
     const sessionErrors: Array<[string, boolean]> = [];
     let failed!: () => void;
     const sessionFailed = new Promise<void>((resolve) => (failed = resolve));
@@ -186,7 +186,11 @@ describe('listen and connect', () => {
     const channelErrors: string[] = [];
     let channelFailed!: () => void;
     const channelFailure = new Promise<void>((resolve) => (channelFailed = resolve));
-    const sub = listen({ keepAlive: false, onListening, onSessionError: (e: MuxError, s: Session) => (sessionErrors.push([e.code, s.isClosed]), failed()) })
+    const sub = listen({
+      keepAlive: false,
+      onListening,
+      onSessionError: (e: MuxError, s: Session) => (sessionErrors.push([e.code, s.isClosed]), failed()),
+    })
       .pipe(mergeMap((session) => session.incoming$))
       .subscribe({
         next: (request) => {
@@ -251,8 +255,12 @@ describe('listen and connect', () => {
 
   it('listen and connect refuse a role option instead of ignoring it', () => {
     const invalid = (text: string) => expect.objectContaining({ code: 'ERR_MUX_INVALID_OPTION', message: expect.stringContaining(text) });
-    expect(() => listen({ role: 'client' } as unknown as ListenOptions)).toThrow(invalid("listen() always makes server sessions; remove role (got 'client'): the other end must be the server"));
-    expect(() => connect({ port: 1, role: 'server' } as unknown as { port: number })).toThrow(invalid('connect() always makes client sessions'));
+    expect(() => listen({ role: 'client' } as unknown as ListenOptions)).toThrow(
+      invalid("listen() always makes server sessions; remove role (got 'client'): the other end must be the server"),
+    );
+    expect(() => connect({ port: 1, role: 'server' } as unknown as { port: number })).toThrow(
+      invalid('connect() always makes client sessions'),
+    );
     expect(() => listen({ sessionErrors: 'ignore' } as unknown as ListenOptions)).toThrow(invalid('option sessionErrors'));
     expect(() => connect({ port: 1, probe: 1 } as unknown as { port: number })).toThrow(invalid('option probe'));
   });

@@ -126,7 +126,9 @@ describe('file transfer', () => {
     ]);
     expect(got.error).toMatchObject({
       code: 'ERR_MUX_INVALID_ARGUMENT',
-      message: expect.stringContaining(`receiveFile: cannot write ${target}.part: the directory ${join(dir, 'no-such-dir')} does not exist`),
+      message: expect.stringContaining(
+        `receiveFile: cannot write ${target}.part: the directory ${join(dir, 'no-such-dir')} does not exist`,
+      ),
       cause: expect.objectContaining({ code: 'ENOENT' }),
     });
     expect(sent.error).toMatchObject({ code: 'ERR_MUX_RESET', remote: true, reason: expect.stringContaining('does not exist') });
@@ -137,8 +139,10 @@ describe('file transfer', () => {
     const reset = new Promise<unknown>((resolve) => server.incoming$.subscribe({ error: resolve }));
     const missing = join(dir, 'missing.bin');
     const sent = await outcomeOf(lastValueFrom(sendFile(client, missing).pipe(toArray())));
-    expect(sent.error).toMatchObject({ code: "ERR_MUX_INVALID_ARGUMENT", cause: expect.objectContaining({ code: "ENOENT" }) });
-    expect((sent.error as Error).message).toBe(`sendFile: cannot read ${missing}: no such file (${((sent.error as Error).cause as Error).message})`);
+    expect(sent.error).toMatchObject({ code: 'ERR_MUX_INVALID_ARGUMENT', cause: expect.objectContaining({ code: 'ENOENT' }) });
+    expect((sent.error as Error).message).toBe(
+      `sendFile: cannot read ${missing}: no such file (${((sent.error as Error).cause as Error).message})`,
+    );
     expect(await reset).toMatchObject({ code: 'ERR_MUX_RESET', remote: true });
   });
 

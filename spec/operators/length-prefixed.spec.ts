@@ -91,7 +91,10 @@ describe('lengthPrefixed', () => {
       const got: number[][] = [];
       let completed = false;
       server.incoming$.subscribe((req) => {
-        req.accept().incoming$.pipe(decode).subscribe({ next: (m) => got.push([m.byteLength, m[0] ?? -1]), complete: () => (completed = true) });
+        req
+          .accept()
+          .incoming$.pipe(decode)
+          .subscribe({ next: (m) => got.push([m.byteLength, m[0] ?? -1]), complete: () => (completed = true) });
       });
       client.open().subscribe((ch: Channel) => ch.send(from(messages).pipe(encode)).subscribe());
       flush();

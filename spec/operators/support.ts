@@ -14,7 +14,6 @@ export function cut(bytes: Uint8Array, positions: readonly number[]): Uint8Array
   return out;
 }
 
-
 /** What a synchronous Observable did when subscribed. */
 export interface Outcome<T> {
   readonly values: T[];

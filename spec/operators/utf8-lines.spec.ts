@@ -12,7 +12,10 @@ describe('utf8Lines', () => {
     fc.assert(
       fc.property(
         fc.array(fc.tuple(line, fc.boolean()), { maxLength: 15 }),
-        fc.option(line.filter((s) => s.length > 0), { nil: undefined }),
+        fc.option(
+          line.filter((s) => s.length > 0),
+          { nil: undefined },
+        ),
         fc.array(fc.nat(), { maxLength: 60 }),
         (lines, last, positions) => {
           const text = lines.map(([l, crlf]) => l + (crlf ? '\r\n' : '\n')).join('') + (last ?? '');

@@ -56,7 +56,11 @@ beforeAll(() => {
   mkdirSync(app, { recursive: true });
   writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'app', private: true, type: 'module' }));
   // --legacy-peer-deps: the rxjs peer is this repository's copy, linked below (after the install, which would prune it).
-  const installed = run('npm', ['install', '--offline', '--no-audit', '--no-fund', '--ignore-scripts', '--no-save', '--legacy-peer-deps', tarball], app);
+  const installed = run(
+    'npm',
+    ['install', '--offline', '--no-audit', '--no-fund', '--ignore-scripts', '--no-save', '--legacy-peer-deps', tarball],
+    app,
+  );
   if (installed.status !== 0) throw new Error(`npm install of the tarball failed:\n${installed.err}`);
   mkdirSync(join(app, 'node_modules', '@types'), { recursive: true });
   for (const name of LINKED) symlinkSync(join(root, 'node_modules', name), join(app, 'node_modules', name), 'dir');
@@ -73,7 +77,9 @@ describe('the packed tarball', () => {
       expect(packedFiles).toContain(`dist/${entry}.d.ts`);
     }
     for (const file of ['README.md', 'LICENSE', 'CHANGELOG.md', 'package.json', 'docs/PROTOCOL.md']) expect(packedFiles).toContain(file);
-    expect(packedFiles.filter((p) => /\.map$|^src\/|^spec\/|^examples\/|^bench\//.test(p) || (p.endsWith('.ts') && !p.endsWith('.d.ts')))).toEqual([]);
+    expect(
+      packedFiles.filter((p) => /\.map$|^src\/|^spec\/|^examples\/|^bench\//.test(p) || (p.endsWith('.ts') && !p.endsWith('.d.ts'))),
+    ).toEqual([]);
     for (const js of packedFiles.filter((p) => p.endsWith('.js'))) {
       expect(readFileSync(join(app, 'node_modules/rxmux', js), 'utf8')).not.toContain('sourceMappingURL');
     }
@@ -86,11 +92,26 @@ describe('the packed tarball', () => {
   });
 
   it('publint finds nothing, and arethetypeswrong finds no problem beyond the package being ES modules', () => {
-    const lint = run(process.execPath, [join(root, 'node_modules/publint/src/cli.js'), '--strict', '--pack', 'false', join(app, 'node_modules/rxmux')], root);
+    const lint = run(
+      process.execPath,
+      [join(root, 'node_modules/publint/src/cli.js'), '--strict', '--pack', 'false', join(app, 'node_modules/rxmux')],
+      root,
+    );
     expect(`${lint.out}${lint.err}`).toContain('All good!');
     expect(lint.status).toBe(0);
     // cjs-resolves-to-esm: a CommonJS `require` gets the ES module (Node >= 20.19 loads it, see the next test).
-    const attw = run(process.execPath, [join(root, 'node_modules/@arethetypeswrong/cli/dist/index.js'), tarball, '--ignore-rules', 'cjs-resolves-to-esm', '--format', 'table-flipped'], root);
+    const attw = run(
+      process.execPath,
+      [
+        join(root, 'node_modules/@arethetypeswrong/cli/dist/index.js'),
+        tarball,
+        '--ignore-rules',
+        'cjs-resolves-to-esm',
+        '--format',
+        'table-flipped',
+      ],
+      root,
+    );
     expect(`${attw.out}${attw.err}`).toContain('No problems found');
     expect(attw.status).toBe(0);
   }, 120_000);
@@ -98,21 +119,32 @@ describe('the packed tarball', () => {
 
 describe('the installed package', () => {
   it('every entry point imports as an ES module', () => {
-    const out = run(process.execPath, ['--input-type=module', '-e', `
+    const out = run(
+      process.execPath,
+      [
+        '--input-type=module',
+        '-e',
+        `
       const core = await import('rxmux'), node = await import('rxmux/node'), web = await import('rxmux/web'), testing = await import('rxmux/testing');
       console.log(JSON.stringify([typeof core.multiplex, typeof core.MuxError, typeof node.listen, typeof node.socketCarrier, typeof web.websocketSessions, typeof web.toWebStreams, typeof testing.virtualPeer]));
-    `], app);
+    `,
+      ],
+      app,
+    );
     expect(out.err).toBe('');
     expect(JSON.parse(out.out)).toEqual(Array(7).fill('function'));
   });
 
   it('require() gets the same module on Node >= 20.19 (require of an ES module); older Node says ERR_REQUIRE_ESM', () => {
-    writeFileSync(join(app, 'require.cjs'), `
+    writeFileSync(
+      join(app, 'require.cjs'),
+      `
       try {
         const core = require('rxmux'), node = require('rxmux/node');
         console.log(JSON.stringify({ ok: [typeof core.createSession, typeof node.listen, new core.MuxError('ERR_MUX_LIMIT', 'x').code] }));
       } catch (e) { console.log(JSON.stringify({ code: e.code })); }
-    `);
+    `,
+    );
     const out = JSON.parse(run(process.execPath, ['require.cjs'], app).out) as { ok?: string[]; code?: string };
     expect(out).toEqual(REQUIRE_ESM ? { ok: ['function', 'function', 'ERR_MUX_LIMIT'] } : { code: 'ERR_REQUIRE_ESM' });
   });
@@ -129,11 +161,23 @@ describe('the installed package', () => {
     mkdirSync(dir, { recursive: true });
     writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'cjs-project', private: true, type: 'commonjs' }));
     const main = join(dir, 'main.ts');
-    writeFileSync(main, "import { createSession, MuxError } from 'rxmux';\nimport { memoryPair } from 'rxmux/testing';\nconst [a] = memoryPair();\ncreateSession(a, { role: 'client', keepAlive: false }).destroy();\nconsole.log(typeof createSession, new MuxError('ERR_MUX_LIMIT', 'x').code);\n");
-    const options: ts.CompilerOptions = { module: ts.ModuleKind.NodeNext, moduleResolution: ts.ModuleResolutionKind.NodeNext, target: ts.ScriptTarget.ES2022, strict: true, outDir: dir, typeRoots: [join(app, 'node_modules/@types')] };
+    writeFileSync(
+      main,
+      "import { createSession, MuxError } from 'rxmux';\nimport { memoryPair } from 'rxmux/testing';\nconst [a] = memoryPair();\ncreateSession(a, { role: 'client', keepAlive: false }).destroy();\nconsole.log(typeof createSession, new MuxError('ERR_MUX_LIMIT', 'x').code);\n",
+    );
+    const options: ts.CompilerOptions = {
+      module: ts.ModuleKind.NodeNext,
+      moduleResolution: ts.ModuleResolutionKind.NodeNext,
+      target: ts.ScriptTarget.ES2022,
+      strict: true,
+      outDir: dir,
+      typeRoots: [join(app, 'node_modules/@types')],
+    };
     const program = ts.createProgram([main], options);
     const emitted = program.emit();
-    expect([...ts.getPreEmitDiagnostics(program), ...emitted.diagnostics].map((d) => ts.flattenDiagnosticMessageText(d.messageText, '\n'))).toEqual([]);
+    expect(
+      [...ts.getPreEmitDiagnostics(program), ...emitted.diagnostics].map((d) => ts.flattenDiagnosticMessageText(d.messageText, '\n')),
+    ).toEqual([]);
     const js = readFileSync(join(dir, 'main.js'), 'utf8');
     expect(js).toContain('require("rxmux")');
     const out = run(process.execPath, ['main.js'], dir);
@@ -143,16 +187,37 @@ describe('the installed package', () => {
 
   it('every README block type-checks against the installed declarations', () => {
     const files = writeBlocks();
-    expect(typeErrors(files.map((b) => b.file), {})).toEqual([]);
+    expect(
+      typeErrors(
+        files.map((b) => b.file),
+        {},
+      ),
+    ).toEqual([]);
   }, 120_000);
 
   it('TypeScript 7 (tsgo) agrees: the README blocks, and rxmux/node in a project that lists no types, type-check', () => {
     writeBlocks();
-    const compilerOptions = { target: 'es2022', module: 'nodenext', moduleResolution: 'nodenext', lib: ['es2022', 'dom', 'dom.iterable'], strict: true, noEmit: true };
-    writeFileSync(join(app, 'tsconfig.readme.json'), JSON.stringify({ compilerOptions: { ...compilerOptions, types: ['node'] }, include: ['readme/*.ts'] }));
-    writeFileSync(join(app, 'tsconfig.notypes.json'), JSON.stringify({ compilerOptions: { ...compilerOptions, types: [] }, files: ['types-check/main.ts'] }));
+    const compilerOptions = {
+      target: 'es2022',
+      module: 'nodenext',
+      moduleResolution: 'nodenext',
+      lib: ['es2022', 'dom', 'dom.iterable'],
+      strict: true,
+      noEmit: true,
+    };
+    writeFileSync(
+      join(app, 'tsconfig.readme.json'),
+      JSON.stringify({ compilerOptions: { ...compilerOptions, types: ['node'] }, include: ['readme/*.ts'] }),
+    );
+    writeFileSync(
+      join(app, 'tsconfig.notypes.json'),
+      JSON.stringify({ compilerOptions: { ...compilerOptions, types: [] }, files: ['types-check/main.ts'] }),
+    );
     mkdirSync(join(app, 'types-check'), { recursive: true });
-    writeFileSync(join(app, 'types-check', 'main.ts'), "import { listen } from 'rxmux/node';\nexport const server = listen({ port: 0 });\n");
+    writeFileSync(
+      join(app, 'types-check', 'main.ts'),
+      "import { listen } from 'rxmux/node';\nexport const server = listen({ port: 0 });\n",
+    );
     for (const project of ['tsconfig.readme.json', 'tsconfig.notypes.json']) {
       const r = run(process.execPath, [join(root, 'node_modules/@typescript/native-preview/bin/tsgo'), '-p', project], app);
       expect({ project, status: r.status, out: r.out }).toEqual({ project, status: 0, out: '' });
@@ -209,7 +274,11 @@ function typeErrors(files: string[], extra: ts.CompilerOptions): string[] {
 type Running = { child: ChildProcess; out: () => string; err: () => string; exited: Promise<number | null> };
 
 function start(block: Block, env: NodeJS.ProcessEnv = {}): Running {
-  const child = spawn(process.execPath, [tsx, block.file], { cwd: dirname(block.file), env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [tsx, block.file], {
+    cwd: dirname(block.file),
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   let err = '';
   child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
@@ -222,7 +291,8 @@ function start(block: Block, env: NodeJS.ProcessEnv = {}): Running {
 async function printed(running: Running, texts: string[]): Promise<void> {
   const done = () => texts.every((t) => running.out().includes(t));
   await new Promise<void>((resolveWait, reject) => {
-    const fail = (why: string) => reject(new Error(`${why}; expected ${JSON.stringify(texts)}\nstdout:\n${running.out()}\nstderr:\n${running.err()}`));
+    const fail = (why: string) =>
+      reject(new Error(`${why}; expected ${JSON.stringify(texts)}\nstdout:\n${running.out()}\nstderr:\n${running.err()}`));
     const timer = setTimeout(() => fail('timed out'), 30_000);
     const check = () => {
       if (!done()) return;
@@ -322,16 +392,25 @@ describe('README blocks, run as written from the installed package', () => {
   it('there are blocks of every kind, and each says what it prints', () => {
     const kinds = blocks.map((b) => b.kind);
     for (const kind of ['program', 'tcp-server', 'ws-server', 'ws-client']) expect(kinds).toContain(kind);
-    for (const b of writeBlocks()) expect({ block: b.index, heading: b.heading, prints: b.prints.length > 0 }).toEqual({ block: b.index, heading: b.heading, prints: true });
+    for (const b of writeBlocks())
+      expect({ block: b.index, heading: b.heading, prints: b.prints.length > 0 }).toEqual({
+        block: b.index,
+        heading: b.heading,
+        prints: true,
+      });
   });
 
-  it.each(blocks.filter((b) => b.kind === 'program'))('block $index ($heading) runs to its end, printing what it says, with nothing on stderr', async ({ index }) => {
-    const block = writeBlocks()[index - 1]!;
-    const running = start(block);
-    await printed(running, block.prints);
-    expect(await exitCode(running)).toBe(0);
-    expect(running.err()).toBe('');
-  }, 60_000);
+  it.each(blocks.filter((b) => b.kind === 'program'))(
+    'block $index ($heading) runs to its end, printing what it says, with nothing on stderr',
+    async ({ index }) => {
+      const block = writeBlocks()[index - 1]!;
+      const running = start(block);
+      await printed(running, block.prints);
+      expect(await exitCode(running)).toBe(0);
+      expect(running.err()).toBe('');
+    },
+    60_000,
+  );
 
   it.each(blocks.filter((b) => b.kind === 'tcp-server'))(
     'block $index ($heading) keeps serving after a client drops without closing its session, then stops cleanly on SIGINT',

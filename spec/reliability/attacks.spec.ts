@@ -76,30 +76,33 @@ describe('a header announcing a huge frame', () => {
     ['4 GiB - 1 (past every limit)', MAX_U32],
     ['16 MiB + 1 (past maxReceiveWindow)', 16 * MiB + 1],
     ['256 KiB + 1 (past the window left on the channel)', WINDOW + 1],
-  ])('declaring %s, then trickling a byte at a time: rejected on the 12th header byte with GoAway(1); nothing buffered, later bytes ignored', (_what, length) => {
-    let t!: Target;
-    const seen: { at13?: Stats; closedAt13?: boolean } = {};
-    testScheduler().run(({ hot, expectObservable }) => {
-      t = target({}, 'hold');
-      const hdr = header(0, FrameType.Data, 0, 1, length);
-      const values: Record<string, Frame | Uint8Array> = { o: f.open(1), p: Uint8Array.of(0x55) };
-      for (let i = 0; i < 12; i++) values[HEADER_KEYS[i]!] = hdr.subarray(i, i + 1);
-      // The header a byte per frame (frames 3..14), then payload bytes (15..24).
-      t.peer.feed(hot(`-o-${HEADER_KEYS}pppppppppp`, values));
-      at(hot, 13, () => {
-        seen.at13 = t.session.stats();
-        seen.closedAt13 = t.session.isClosed;
+  ])(
+    'declaring %s, then trickling a byte at a time: rejected on the 12th header byte with GoAway(1); nothing buffered, later bytes ignored',
+    (_what, length) => {
+      let t!: Target;
+      const seen: { at13?: Stats; closedAt13?: boolean } = {};
+      testScheduler().run(({ hot, expectObservable }) => {
+        t = target({}, 'hold');
+        const hdr = header(0, FrameType.Data, 0, 1, length);
+        const values: Record<string, Frame | Uint8Array> = { o: f.open(1), p: Uint8Array.of(0x55) };
+        for (let i = 0; i < 12; i++) values[HEADER_KEYS[i]!] = hdr.subarray(i, i + 1);
+        // The header a byte per frame (frames 3..14), then payload bytes (15..24).
+        t.peer.feed(hot(`-o-${HEADER_KEYS}pppppppppp`, values));
+        at(hot, 13, () => {
+          seen.at13 = t.session.stats();
+          seen.closedAt13 = t.session.isClosed;
+        });
+        expectObservable(t.peer.written$).toBe('-a 12ms (g|)', { a: f.accept(1), g: f.goAway(1) });
       });
-      expectObservable(t.peer.written$).toBe('-a 12ms (g|)', { a: f.accept(1), g: f.goAway(1) });
-    });
-    // 11 header bytes in: held by the decoder (at most 12 bytes), nothing buffered for the channel.
-    expect(seen.closedAt13).toBe(false);
-    expect(seen.at13).toMatchObject({ bufferedIn: 0, bytesIn: 12 + 11 });
-    expectProtocolEnd(t);
-    // The payload bytes after the header never reached the session.
-    expect(t.session.stats().bytesIn).toBe(12 + 12);
-    expect(t.channelEnds).toEqual(['1 ERR_MUX_PROTOCOL']);
-  });
+      // 11 header bytes in: held by the decoder (at most 12 bytes), nothing buffered for the channel.
+      expect(seen.closedAt13).toBe(false);
+      expect(seen.at13).toMatchObject({ bufferedIn: 0, bytesIn: 12 + 11 });
+      expectProtocolEnd(t);
+      // The payload bytes after the header never reached the session.
+      expect(t.session.stats().bytesIn).toBe(12 + 12);
+      expect(t.channelEnds).toEqual(['1 ERR_MUX_PROTOCOL']);
+    },
+  );
 
   it('the frame decoder alone holds at most the 12 header bytes of a rejected frame, then nothing, and stays failed', () => {
     const frames: Frame[] = [];
@@ -349,7 +352,10 @@ describe('open metadata over the limit', () => {
       const values: Record<string, Frame | Uint8Array> = { h: header(0, FrameType.Data, Flag.SYN, 1, META), p: piece, o: f.open(3, 'ok') };
       t.peer.feed(hot(`-h${'p'.repeat(200)}o`, values));
       at(hot, [2, 52, 152, 202], () => buffered.push(t.session.stats().bufferedIn));
-      expectObservable(t.peer.written$).toBe('-r 200ms a', { r: f.reset(1, 0, `metadata of ${META} bytes over the limit of 16384`), a: f.accept(3) });
+      expectObservable(t.peer.written$).toBe('-r 200ms a', {
+        r: f.reset(1, 0, `metadata of ${META} bytes over the limit of 16384`),
+        a: f.accept(3),
+      });
     });
     expect(buffered).toEqual([0, 0, 0, 0]);
     expect(t.session.stats()).toMatchObject({ refusedOpens: 1, openChannels: 1, bufferedIn: 0, bytesIn: 12 + META + 14 });

@@ -57,5 +57,4 @@ describe('a blocked carrier', () => {
       expect(session.isClosed).toBe(false);
     });
   });
-
 });

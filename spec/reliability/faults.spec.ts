@@ -7,7 +7,16 @@
 import { createHash } from 'node:crypto';
 import { interval, map, take, takeWhile, type Subscription } from 'rxjs';
 import type { TestScheduler } from 'rxjs/testing';
-import { createSession, memoryPair, type Channel, type IncomingChannel, type MemoryCarrier, type Session, type SessionEnd, type SessionOptions } from '../../src/index.js';
+import {
+  createSession,
+  memoryPair,
+  type Channel,
+  type IncomingChannel,
+  type MemoryCarrier,
+  type Session,
+  type SessionEnd,
+  type SessionOptions,
+} from '../../src/index.js';
 import { mulberry32 } from '../../src/testing.js';
 import { at, testScheduler } from '../support/marbles.js';
 import { codeOf, heapAfterGc, KiB, MiB, seeded, settle, tcpSessions, WINDOW } from './helpers.js';
@@ -123,51 +132,59 @@ describe('carrier dropped mid-transfer (memory pair, virtual time)', () => {
     ['server', 'destroy'],
     ['client', 'fail'],
     ['server', 'fail'],
-  ])(`the %s carrier's %s(): both sessions and all ${2 * CHANNELS} channel ends end once with ERR_MUX_CARRIER; pending writes reject; nothing left scheduled`, async (side, how) => {
-    const ts = testScheduler();
-    const ledger = new Ledger();
-    const writes: Promise<void>[] = [];
-    let atCut = -1;
-    let pair!: VirtualPair;
-    ts.run(({ hot }) => {
-      pair = virtualPair();
-      ledger.session('client', pair.client);
-      ledger.session('server', pair.server);
-      accepting(pair.server, (req) => {
-        const ch = req.accept();
-        ledger.channel('s', ch);
-        writes.push(ch.write(seeded(SIZE, ch.id + 100)));
+  ])(
+    `the %s carrier's %s(): both sessions and all ${2 * CHANNELS} channel ends end once with ERR_MUX_CARRIER; pending writes reject; nothing left scheduled`,
+    async (side, how) => {
+      const ts = testScheduler();
+      const ledger = new Ledger();
+      const writes: Promise<void>[] = [];
+      let atCut = -1;
+      let pair!: VirtualPair;
+      ts.run(({ hot }) => {
+        pair = virtualPair();
+        ledger.session('client', pair.client);
+        ledger.session('server', pair.server);
+        accepting(pair.server, (req) => {
+          const ch = req.accept();
+          ledger.channel('s', ch);
+          writes.push(ch.write(seeded(SIZE, ch.id + 100)));
+        });
+        at(hot, 1, () => {
+          for (let i = 0; i < CHANNELS; i++)
+            pair.client.open().subscribe((ch) => {
+              ledger.channel('c', ch);
+              writes.push(ch.write(seeded(SIZE, ch.id)));
+            });
+        });
+        at(hot, 21, () => {
+          atCut = ledger.bytesReceived();
+          const carrier = side === 'client' ? pair.a : pair.b;
+          if (how === 'destroy') carrier.destroy(new Error('cable cut'));
+          else carrier.fail(new Error('cable cut'));
+        });
       });
-      at(hot, 1, () => {
-        for (let i = 0; i < CHANNELS; i++)
-          pair.client.open().subscribe((ch) => {
-            ledger.channel('c', ch);
-            writes.push(ch.write(seeded(SIZE, ch.id)));
-          });
-      });
-      at(hot, 21, () => {
-        atCut = ledger.bytesReceived();
-        const carrier = side === 'client' ? pair.a : pair.b;
-        if (how === 'destroy') carrier.destroy(new Error('cable cut'));
-        else carrier.fail(new Error('cable cut'));
-      });
-    });
-    const outcomes = await Promise.allSettled(writes);
-    // Mid-transfer: some bytes had arrived, not all.
-    expect(atCut).toBeGreaterThan(0);
-    expect(atCut).toBeLessThan(2 * CHANNELS * SIZE);
-    expect(ledger.sessions).toEqual(new Map([['client', ['ERR_MUX_CARRIER']], ['server', ['ERR_MUX_CARRIER']]]));
-    const ends = ledger.endedOnce();
-    expect(Object.keys(ends)).toHaveLength(2 * CHANNELS);
-    expect(ends).toEqual(allEqual(ends, 'ERR_MUX_CARRIER'));
-    for (const [key, events] of ledger.reads) expect([key, events]).toEqual([key, ['ERR_MUX_CARRIER']]);
-    expect(outcomes).toHaveLength(2 * CHANNELS);
-    for (const o of outcomes) {
-      expect(o.status).toBe('rejected');
-      expect(codeOf((o as PromiseRejectedResult).reason)).toBe('ERR_MUX_CARRIER');
-    }
-    expectNothingLeft(ts, pair.client, pair.server);
-  });
+      const outcomes = await Promise.allSettled(writes);
+      // Mid-transfer: some bytes had arrived, not all.
+      expect(atCut).toBeGreaterThan(0);
+      expect(atCut).toBeLessThan(2 * CHANNELS * SIZE);
+      expect(ledger.sessions).toEqual(
+        new Map([
+          ['client', ['ERR_MUX_CARRIER']],
+          ['server', ['ERR_MUX_CARRIER']],
+        ]),
+      );
+      const ends = ledger.endedOnce();
+      expect(Object.keys(ends)).toHaveLength(2 * CHANNELS);
+      expect(ends).toEqual(allEqual(ends, 'ERR_MUX_CARRIER'));
+      for (const [key, events] of ledger.reads) expect([key, events]).toEqual([key, ['ERR_MUX_CARRIER']]);
+      expect(outcomes).toHaveLength(2 * CHANNELS);
+      for (const o of outcomes) {
+        expect(o.status).toBe('rejected');
+        expect(codeOf((o as PromiseRejectedResult).reason)).toBe('ERR_MUX_CARRIER');
+      }
+      expectNothingLeft(ts, pair.client, pair.server);
+    },
+  );
 });
 
 describe('carrier dropped mid-transfer (real TCP)', () => {
@@ -183,7 +200,11 @@ describe('carrier dropped mid-transfer (real TCP)', () => {
         ledger.session('client', pair.client);
         ledger.session('server', pair.server);
         const writes: Promise<string>[] = [];
-        const outcome = (p: Promise<void>): Promise<string> => p.then(() => 'ok', (e) => codeOf(e));
+        const outcome = (p: Promise<void>): Promise<string> =>
+          p.then(
+            () => 'ok',
+            (e) => codeOf(e),
+          );
         let cut = false;
         let atCut = -1;
         // Cut the cable from inside a reader, once 4 MiB (of 64) have arrived.
@@ -219,7 +240,12 @@ describe('carrier dropped mid-transfer (real TCP)', () => {
         expect(await Promise.all(writes)).toEqual(Array(2 * CHANNELS).fill('ERR_MUX_CARRIER'));
         expect(atCut).toBeGreaterThanOrEqual(SIZE);
         expect(atCut).toBeLessThan(2 * CHANNELS * SIZE);
-        expect(ledger.sessions).toEqual(new Map([['client', ['ERR_MUX_CARRIER']], ['server', ['ERR_MUX_CARRIER']]]));
+        expect(ledger.sessions).toEqual(
+          new Map([
+            ['client', ['ERR_MUX_CARRIER']],
+            ['server', ['ERR_MUX_CARRIER']],
+          ]),
+        );
         const ends = ledger.endedOnce();
         expect(Object.keys(ends)).toHaveLength(2 * CHANNELS);
         expect(ends).toEqual(allEqual(ends, 'ERR_MUX_CARRIER'));
@@ -268,7 +294,12 @@ describe('carrier stalled (writes never drain) with keep-alive on', () => {
     // The first keep-alive ping after the stall goes at 30000; nothing arrives; at 40000 both give up.
     expect(endedAt).toEqual([INTERVAL + TIMEOUT, INTERVAL + TIMEOUT]);
     expect(Math.max(...endedAt)).toBeLessThanOrEqual(50 + INTERVAL + TIMEOUT);
-    expect(ledger.sessions).toEqual(new Map([['client', ['ERR_MUX_TIMEOUT']], ['server', ['ERR_MUX_TIMEOUT']]]));
+    expect(ledger.sessions).toEqual(
+      new Map([
+        ['client', ['ERR_MUX_TIMEOUT']],
+        ['server', ['ERR_MUX_TIMEOUT']],
+      ]),
+    );
     const ends = ledger.endedOnce();
     expect(Object.keys(ends)).toHaveLength(8);
     expect(ends).toEqual(allEqual(ends, 'ERR_MUX_TIMEOUT'));
@@ -291,7 +322,12 @@ describe('carrier stalled (writes never drain) with keep-alive on', () => {
       at(hot, 50, () => pair.a.stall());
     });
     expect(endedAt).toEqual({ server: INTERVAL + TIMEOUT, client: INTERVAL + TIMEOUT + 2 });
-    expect(ledger.sessions).toEqual(new Map([['client', ['ERR_MUX_CARRIER']], ['server', ['ERR_MUX_TIMEOUT']]]));
+    expect(ledger.sessions).toEqual(
+      new Map([
+        ['client', ['ERR_MUX_CARRIER']],
+        ['server', ['ERR_MUX_TIMEOUT']],
+      ]),
+    );
     expect(ledger.endedOnce()).toEqual({ c1: 'ERR_MUX_CARRIER', s1: 'ERR_MUX_TIMEOUT' });
     expectNothingLeft(ts, pair.client, pair.server);
   });
@@ -384,8 +420,18 @@ describe('a session closed while opens, writes and reads are in flight', () => {
           pair.client.open().subscribe({
             next: (ch) => {
               ledger.channel('c', ch, false);
-              pending.push(ch.write(seeded(MiB, ch.id)).then(() => `write ${ch.id} ok`, (e) => `write ${ch.id} ${codeOf(e)}`));
-              pending.push(ch.read().then((v) => `read ${ch.id} ${v === null ? 'end' : v.byteLength}`, (e) => `read ${ch.id} ${codeOf(e)}`));
+              pending.push(
+                ch.write(seeded(MiB, ch.id)).then(
+                  () => `write ${ch.id} ok`,
+                  (e) => `write ${ch.id} ${codeOf(e)}`,
+                ),
+              );
+              pending.push(
+                ch.read().then(
+                  (v) => `read ${ch.id} ${v === null ? 'end' : v.byteLength}`,
+                  (e) => `read ${ch.id} ${codeOf(e)}`,
+                ),
+              );
             },
             error: (e) => outcomes.push(`open ${codeOf(e)}`),
           });
@@ -403,13 +449,25 @@ describe('a session closed while opens, writes and reads are in flight', () => {
     ts.run(({ hot }) => {
       world.setup(hot, false);
       at(hot, 30, () => world.pair().client.destroy());
-      at(hot, 32, () => world.pair().client.open().subscribe({ error: (e) => lateOpen.push(codeOf(e)) }));
+      at(hot, 32, () =>
+        world
+          .pair()
+          .client.open()
+          .subscribe({ error: (e) => lateOpen.push(codeOf(e)) }),
+      );
     });
     const results = await Promise.all(world.pending);
     expect(outcomes).toEqual(['open ERR_MUX_SESSION_CLOSED', 'open ERR_MUX_SESSION_CLOSED', 'server incoming$ complete']);
     expect(lateOpen).toEqual(['ERR_MUX_SESSION_CLOSED']);
-    expect(results.sort()).toEqual([1, 3, 5, 7].flatMap((id) => [`read ${id} ERR_MUX_SESSION_CLOSED`, `write ${id} ERR_MUX_SESSION_CLOSED`]).sort());
-    expect(ledger.sessions).toEqual(new Map([['client', ['clean']], ['server', ['clean']]]));
+    expect(results.sort()).toEqual(
+      [1, 3, 5, 7].flatMap((id) => [`read ${id} ERR_MUX_SESSION_CLOSED`, `write ${id} ERR_MUX_SESSION_CLOSED`]).sort(),
+    );
+    expect(ledger.sessions).toEqual(
+      new Map([
+        ['client', ['clean']],
+        ['server', ['clean']],
+      ]),
+    );
     const ends = ledger.endedOnce();
     expect(Object.keys(ends).sort()).toEqual(['c1', 'c3', 'c5', 'c7', 's1', 's3', 's5', 's7']);
     expect(ends).toEqual(allEqual(ends, 'ERR_MUX_SESSION_CLOSED'));
@@ -424,13 +482,26 @@ describe('a session closed while opens, writes and reads are in flight', () => {
     let closed = false;
     ts.run(({ hot }) => {
       world.setup(hot, true);
-      at(hot, 30, () => void world.pair().client.close().then(() => (closed = true)));
+      at(
+        hot,
+        30,
+        () =>
+          void world
+            .pair()
+            .client.close()
+            .then(() => (closed = true)),
+      );
     });
     const results = await Promise.all(world.pending);
     expect(closed).toBe(true);
     expect(outcomes).toEqual(['open ERR_MUX_SESSION_CLOSED', 'open ERR_MUX_SESSION_CLOSED', 'server incoming$ complete']);
     for (const id of [1, 3, 5, 7]) expect(ledger.received.get(`s${id}`)!.hash.digest('hex')).toBe(sha256(seeded(MiB, id)));
-    expect(ledger.sessions).toEqual(new Map([['client', ['clean']], ['server', ['clean']]]));
+    expect(ledger.sessions).toEqual(
+      new Map([
+        ['client', ['clean']],
+        ['server', ['clean']],
+      ]),
+    );
     const ends = ledger.endedOnce();
     expect(Object.keys(ends).sort()).toEqual(['c1', 'c3', 'c5', 'c7', 's1', 's3', 's5', 's7']);
     // Server ends: both FINs crossed (clean). A client end is clean when the server's FIN came back before the
@@ -449,125 +520,133 @@ describe('a session closed while opens, writes and reads are in flight', () => {
 // ------------------------------------------------------------------------------------------------ unsubscribe storms
 
 describe('unsubscribe storms', () => {
-  it.each([1, 2, 3])('seed %i: hundreds of opens, sends and incoming$ subscriptions cancelled at random points; every channel ends exactly once, nothing is left', (seed) => {
-    const ts = testScheduler();
-    const rng = mulberry32(seed);
-    const pick = (n: number): number => Math.floor(rng() * n);
-    const ledger = new Ledger();
-    const openOutcomes = new Map<number, string[]>();
-    /** Every reader subscription made on the server: each must end (complete or error) unless we cancelled it. */
-    const readers: { ended: boolean; cancelled: boolean }[] = [];
-    const allowed = new Set(['clean', 'ERR_MUX_RESET', 'ERR_MUX_SESSION_CLOSED', 'ERR_MUX_REJECTED', 'ERR_MUX_TIMEOUT']);
-    let pair!: VirtualPair;
-    let escaped: unknown[] = [];
-    ts.run(() => {
-      pair = virtualPair({ closeTimeout: 2000, openTimeout: 1000 }, seed);
-      ledger.session('client', pair.client);
-      ledger.session('server', pair.server);
-      // The server's acceptor itself is cancelled and resubscribed every few ms.
-      let acceptor: Subscription | undefined;
-      const subscribeAcceptor = (): void => {
-        acceptor = pair.server.incoming$.subscribe({
-          next: (req) => {
-            const r = rng();
-            if (r < 0.1) return req.reject('no', 1);
-            const answer = (): void => {
-              const ch = req.accept();
-              ledger.channel('s', ch, false);
-              let reader: Subscription | undefined;
-              let current: { ended: boolean; cancelled: boolean } | undefined;
-              const read = (): void => {
-                const r = { ended: false, cancelled: false };
-                readers.push(r);
-                current = r;
-                reader = ch.incoming$.subscribe({
-                  complete: () => {
-                    r.ended = true;
-                    ch.end();
-                  },
-                  error: () => (r.ended = true),
-                });
+  it.each([1, 2, 3])(
+    'seed %i: hundreds of opens, sends and incoming$ subscriptions cancelled at random points; every channel ends exactly once, nothing is left',
+    (seed) => {
+      const ts = testScheduler();
+      const rng = mulberry32(seed);
+      const pick = (n: number): number => Math.floor(rng() * n);
+      const ledger = new Ledger();
+      const openOutcomes = new Map<number, string[]>();
+      /** Every reader subscription made on the server: each must end (complete or error) unless we cancelled it. */
+      const readers: { ended: boolean; cancelled: boolean }[] = [];
+      const allowed = new Set(['clean', 'ERR_MUX_RESET', 'ERR_MUX_SESSION_CLOSED', 'ERR_MUX_REJECTED', 'ERR_MUX_TIMEOUT']);
+      let pair!: VirtualPair;
+      let escaped: unknown[] = [];
+      ts.run(() => {
+        pair = virtualPair({ closeTimeout: 2000, openTimeout: 1000 }, seed);
+        ledger.session('client', pair.client);
+        ledger.session('server', pair.server);
+        // The server's acceptor itself is cancelled and resubscribed every few ms.
+        let acceptor: Subscription | undefined;
+        const subscribeAcceptor = (): void => {
+          acceptor = pair.server.incoming$.subscribe({
+            next: (req) => {
+              const r = rng();
+              if (r < 0.1) return req.reject('no', 1);
+              const answer = (): void => {
+                const ch = req.accept();
+                ledger.channel('s', ch, false);
+                let reader: Subscription | undefined;
+                let current: { ended: boolean; cancelled: boolean } | undefined;
+                const read = (): void => {
+                  const r = { ended: false, cancelled: false };
+                  readers.push(r);
+                  current = r;
+                  reader = ch.incoming$.subscribe({
+                    complete: () => {
+                      r.ended = true;
+                      ch.end();
+                    },
+                    error: () => (r.ended = true),
+                  });
+                };
+                read();
+                // Cancel the reader at a random point, resubscribe later (bytes wait meanwhile; the channel may have
+                // ended by then: the new reader must still be told).
+                ts.schedule(() => {
+                  if (current && !current.ended) current.cancelled = true;
+                  reader?.unsubscribe();
+                  ts.schedule(read, pick(20));
+                }, pick(30));
               };
-              read();
-              // Cancel the reader at a random point, resubscribe later (bytes wait meanwhile; the channel may have
-              // ended by then: the new reader must still be told).
-              ts.schedule(() => {
-                if (current && !current.ended) current.cancelled = true;
-                reader?.unsubscribe();
-                ts.schedule(read, pick(20));
-              }, pick(30));
-            };
-            if (r < 0.3) ts.schedule(answer, pick(20));
-            else answer();
-          },
-          error: () => undefined,
-        });
-      };
-      subscribeAcceptor();
-      const churn = (): void => {
-        if (pair.server.isClosed) return;
-        acceptor?.unsubscribe();
-        ts.schedule(subscribeAcceptor, pick(3));
-        ts.schedule(churn, 5 + pick(20));
-      };
-      ts.schedule(churn, 5);
-
-      for (let op = 0; op < 300; op++) {
-        ts.schedule(() => {
-          const kind = pick(3);
-          const outcome: string[] = [];
-          openOutcomes.set(op, outcome);
-          const sub = pair.client.open({ meta: `op${op}` }).subscribe({
-            next: (ch) => {
-              outcome.push('open');
-              ledger.channel('c', ch, false);
-              if (kind === 0) {
-                void ch.write(seeded(pick(4 * KiB), op)).catch(() => undefined);
-                ch.end();
-                ch.incoming$.subscribe({ error: () => undefined });
-              } else if (kind === 1) {
-                // A push source cancelled at a random point: the channel is reset if it had not finished.
-                const sending = ch
-                  .send(interval(1).pipe(take(1 + pick(20)), map((i) => seeded(1 + pick(2048), op * 100 + i))))
-                  .subscribe({ error: () => undefined });
-                ts.schedule(() => sending.unsubscribe(), pick(25));
-                ch.incoming$.subscribe({ error: () => undefined });
-              } else {
-                const reading = ch.incoming$.subscribe({ error: () => undefined });
-                ts.schedule(() => reading.unsubscribe(), pick(10));
-                void ch.write(seeded(pick(1024), op)).catch(() => undefined);
-                ts.schedule(() => ch.reset(pick(3), 'bye'), pick(40));
-              }
+              if (r < 0.3) ts.schedule(answer, pick(20));
+              else answer();
             },
-            error: (e) => outcome.push(codeOf(e)),
-            complete: () => undefined,
+            error: () => undefined,
           });
-          // Cancel some opens before (or after) their answer.
-          if (rng() < 0.3) ts.schedule(() => sub.unsubscribe(), pick(6));
-        }, pick(500));
-      }
-      ts.schedule(() => void pair.client.close(), 700);
-      ts.schedule(() => {
-        pair.client.destroy();
-        pair.server.destroy();
-      }, 5000);
-      try {
-        ts.flush();
-      } catch (e) {
-        escaped = [e];
-      }
-    });
-    expect(escaped).toEqual([]);
-    const ends = ledger.endedOnce();
-    expect(Object.keys(ends).length).toBeGreaterThan(100);
-    for (const [key, code] of Object.entries(ends)) expect([key, allowed.has(code)]).toEqual([key, true]);
-    // Each open reported one outcome at most (cancelled ones none).
-    for (const [op, outcome] of openOutcomes) expect([op, outcome.length <= 1]).toEqual([op, true]);
-    for (const codes of ledger.sessions.values()) expect(codes).toHaveLength(1);
-    expect(readers.length).toBeGreaterThan(100);
-    expect(readers.filter((r) => !r.ended && !r.cancelled)).toEqual([]);
-    expectNothingLeft(ts, pair.client, pair.server);
-  });
+        };
+        subscribeAcceptor();
+        const churn = (): void => {
+          if (pair.server.isClosed) return;
+          acceptor?.unsubscribe();
+          ts.schedule(subscribeAcceptor, pick(3));
+          ts.schedule(churn, 5 + pick(20));
+        };
+        ts.schedule(churn, 5);
+
+        for (let op = 0; op < 300; op++) {
+          ts.schedule(() => {
+            const kind = pick(3);
+            const outcome: string[] = [];
+            openOutcomes.set(op, outcome);
+            const sub = pair.client.open({ meta: `op${op}` }).subscribe({
+              next: (ch) => {
+                outcome.push('open');
+                ledger.channel('c', ch, false);
+                if (kind === 0) {
+                  void ch.write(seeded(pick(4 * KiB), op)).catch(() => undefined);
+                  ch.end();
+                  ch.incoming$.subscribe({ error: () => undefined });
+                } else if (kind === 1) {
+                  // A push source cancelled at a random point: the channel is reset if it had not finished.
+                  const sending = ch
+                    .send(
+                      interval(1).pipe(
+                        take(1 + pick(20)),
+                        map((i) => seeded(1 + pick(2048), op * 100 + i)),
+                      ),
+                    )
+                    .subscribe({ error: () => undefined });
+                  ts.schedule(() => sending.unsubscribe(), pick(25));
+                  ch.incoming$.subscribe({ error: () => undefined });
+                } else {
+                  const reading = ch.incoming$.subscribe({ error: () => undefined });
+                  ts.schedule(() => reading.unsubscribe(), pick(10));
+                  void ch.write(seeded(pick(1024), op)).catch(() => undefined);
+                  ts.schedule(() => ch.reset(pick(3), 'bye'), pick(40));
+                }
+              },
+              error: (e) => outcome.push(codeOf(e)),
+              complete: () => undefined,
+            });
+            // Cancel some opens before (or after) their answer.
+            if (rng() < 0.3) ts.schedule(() => sub.unsubscribe(), pick(6));
+          }, pick(500));
+        }
+        ts.schedule(() => void pair.client.close(), 700);
+        ts.schedule(() => {
+          pair.client.destroy();
+          pair.server.destroy();
+        }, 5000);
+        try {
+          ts.flush();
+        } catch (e) {
+          escaped = [e];
+        }
+      });
+      expect(escaped).toEqual([]);
+      const ends = ledger.endedOnce();
+      expect(Object.keys(ends).length).toBeGreaterThan(100);
+      for (const [key, code] of Object.entries(ends)) expect([key, allowed.has(code)]).toEqual([key, true]);
+      // Each open reported one outcome at most (cancelled ones none).
+      for (const [op, outcome] of openOutcomes) expect([op, outcome.length <= 1]).toEqual([op, true]);
+      for (const codes of ledger.sessions.values()) expect(codes).toHaveLength(1);
+      expect(readers.length).toBeGreaterThan(100);
+      expect(readers.filter((r) => !r.ended && !r.cancelled)).toEqual([]);
+      expectNothingLeft(ts, pair.client, pair.server);
+    },
+  );
 });
 
 // ------------------------------------------------------------------------------------------------ heap over real TCP
@@ -587,7 +666,9 @@ describe('heap over real TCP', () => {
             next: (ch) => {
               let got = 0;
               ch.incoming$.subscribe({ next: (b) => (got += b.byteLength), error: reject });
-              ch.closed$.subscribe(({ error }) => (error ? reject(error) : got === 1000 ? resolve() : reject(new Error(`echoed ${got} bytes`))));
+              ch.closed$.subscribe(({ error }) =>
+                error ? reject(error) : got === 1000 ? resolve() : reject(new Error(`echoed ${got} bytes`)),
+              );
               void ch.write(seeded(1000, i));
               ch.end();
             },

@@ -18,7 +18,19 @@
  */
 import fc from 'fast-check';
 import { asyncScheduler, type Subscription } from 'rxjs';
-import { createSession, encodeFrame, Flag, FrameDecoder, FrameType, MuxError, type Channel, type Frame, type Session, type SessionEnd, type SessionOptions } from '../../src/index.js';
+import {
+  createSession,
+  encodeFrame,
+  Flag,
+  FrameDecoder,
+  FrameType,
+  MuxError,
+  type Channel,
+  type Frame,
+  type Session,
+  type SessionEnd,
+  type SessionOptions,
+} from '../../src/index.js';
 import { decodeAll } from '../../src/frame.js';
 import { mulberry32 } from '../../src/testing.js';
 import { f, virtualPeer, type VirtualPeer } from '../../src/testing.js';
@@ -107,7 +119,9 @@ describe('fuzz: the frame decoder', () => {
           fc.property(frameish, chunking, (bytes, { seed, max }) => {
             const limit = 64;
             const frames: Frame[] = [];
-            const decoder = new FrameDecoder((fr) => frames.push(fr.type === 'data' ? { ...fr, data: fr.data.slice() } : fr), { maxFrameSize: limit });
+            const decoder = new FrameDecoder((fr) => frames.push(fr.type === 'data' ? { ...fr, data: fr.data.slice() } : fr), {
+              maxFrameSize: limit,
+            });
             let error: unknown;
             for (const piece of chop(bytes, seed, max)) {
               try {
@@ -206,13 +220,26 @@ function runCase(c: Case): void {
     // for its reader after it left the session (both FINs, or a reset after the peer's FIN) are the application's.
     let registeredBytes = 0;
     for (const ch of session.channels()) registeredBytes += ch.stats().bufferedIn;
-    must(stats.bufferedIn === registeredBytes, `bufferedIn ${stats.bufferedIn} != ${registeredBytes} buffered by the ${stats.openChannels} registered channels`);
-    must(stats.bufferedIn <= stats.openChannels * maxWindow, `bufferedIn ${stats.bufferedIn} > ${stats.openChannels} channels x ${maxWindow}`);
+    must(
+      stats.bufferedIn === registeredBytes,
+      `bufferedIn ${stats.bufferedIn} != ${registeredBytes} buffered by the ${stats.openChannels} registered channels`,
+    );
+    must(
+      stats.bufferedIn <= stats.openChannels * maxWindow,
+      `bufferedIn ${stats.bufferedIn} > ${stats.openChannels} channels x ${maxWindow}`,
+    );
   };
 
   const adopt = (ch: Channel, rng: () => number): void => {
     // Readers paused now are resumed at the end of the input; one adopted after that is never paused.
-    const a: AppChannel = { ch, ends: 0, received: [], paused: !resumed && rng() < 0.3, resetByApp: false, gotWhileOpen: !session.isClosed };
+    const a: AppChannel = {
+      ch,
+      ends: 0,
+      received: [],
+      paused: !resumed && rng() < 0.3,
+      resetByApp: false,
+      gotWhileOpen: !session.isClosed,
+    };
     app.set(ch.id, a);
     ch.closed$.subscribe(() => a.ends++);
     if (a.paused) ch.pause();
@@ -246,7 +273,8 @@ function runCase(c: Case): void {
           const r = rng();
           if (r < 0.1) req.reject('no', 2);
           else if (r < 0.15) asyncScheduler.schedule(() => adopt(req.accept(), rng), 1 + Math.floor(rng() * 5));
-          else if (r < 0.2) return; // never answered
+          else if (r < 0.2)
+            return; // never answered
           else adopt(req.accept(), rng);
         },
         error: () => undefined,
@@ -392,7 +420,14 @@ const step: fc.Arbitrary<Step> = fc.oneof(
       size: fc.oneof(fc.integer({ min: 0, max: 64 }), fc.integer({ min: 1, max: 20_000 }), fc.constant(1)),
     }),
   },
-  { weight: 10, arbitrary: fc.record({ k: fc.constant('credit' as const), ch: fc.nat(), delta: fc.oneof(fc.integer({ min: 0, max: 100_000 }), fc.constant(0)) }) },
+  {
+    weight: 10,
+    arbitrary: fc.record({
+      k: fc.constant('credit' as const),
+      ch: fc.nat(),
+      delta: fc.oneof(fc.integer({ min: 0, max: 100_000 }), fc.constant(0)),
+    }),
+  },
   { weight: 5, arbitrary: fc.record({ k: fc.constant('fin' as const), ch: fc.nat() }) },
   { weight: 5, arbitrary: fc.record({ k: fc.constant('rst' as const), ch: fc.nat(), code: fc.integer({ min: 0, max: 9 }) }) },
   { weight: 5, arbitrary: fc.record({ k: fc.constant('ping' as const), opaque: fc.integer({ min: 0, max: 0xffff_ffff }) }) },

@@ -21,7 +21,6 @@ export const KNOWN_CODES: ReadonlySet<string> = new Set(Object.values(MuxErrorCo
 
 export { header } from '../support/frames.js';
 
-
 /** Frames encoded back to back. */
 export function wire(frames: readonly Frame[]): Uint8Array {
   return concat(frames.map(encodeFrame));

@@ -136,7 +136,15 @@ describe('FairWriter', () => {
     chat.push(bytes(64, 5));
     w.activate(chat);
     w.flush();
-    expect(dataShape(sink.frames())).toEqual([[5, 64], [1, 100], [3, 100], [1, 100], [3, 100], [1, 100], [3, 100]]);
+    expect(dataShape(sink.frames())).toEqual([
+      [5, 64],
+      [1, 100],
+      [3, 100],
+      [1, 100],
+      [3, 100],
+      [1, 100],
+      [3, 100],
+    ]);
   });
 
   it('the allowance bounds the data of a batch; control frames and express frames still go', () => {
@@ -152,14 +160,21 @@ describe('FairWriter', () => {
     w.flush();
     // 100-byte frames until the batch's data reaches the 250 allowed (the frame that crosses it still goes).
     expect(sink.frames()[0]).toMatchObject({ type: 'ping' });
-    expect(dataShape(sink.frames())).toEqual([[1, 100], [3, 100], [1, 100]]);
+    expect(dataShape(sink.frames())).toEqual([
+      [1, 100],
+      [3, 100],
+      [1, 100],
+    ]);
     room = 300;
     w.enqueueControl(FrameType.Ping, Flag.SYN, 0, 10);
     const chat = new FakeChannel(5);
     chat.push(bytes(10, 5));
     w.activate(chat);
     w.flush();
-    expect(sink.frames().slice(-2)).toMatchObject([{ type: 'ping', opaque: 10 }, { type: 'data', streamId: 5 }]);
+    expect(sink.frames().slice(-2)).toMatchObject([
+      { type: 'ping', opaque: 10 },
+      { type: 'data', streamId: 5 },
+    ]);
     expect(sentBytes(sink)).toBe(310);
     room = Infinity;
     w.flush();
@@ -191,9 +206,15 @@ describe('FairWriter', () => {
     }
     w.flush();
     expect(dataShape(sink.frames())).toEqual([
-      [1, 100], [3, 100], [5, 100],
-      [1, 100], [3, 100], [5, 100],
-      [1, 50], [3, 50], [5, 50],
+      [1, 100],
+      [3, 100],
+      [5, 100],
+      [1, 100],
+      [3, 100],
+      [5, 100],
+      [1, 50],
+      [3, 50],
+      [5, 50],
     ]);
     // Every byte arrives, in order, per channel.
     for (const ch of channels) {
@@ -214,9 +235,12 @@ describe('FairWriter', () => {
     w.flush();
     // Three rounds: two quanta (one frame of 200) for the heavy channel, one quantum for the light one, each round.
     expect(dataShape(sink.frames())).toEqual([
-      [1, 200], [3, 100],
-      [1, 200], [3, 100],
-      [1, 200], [3, 100],
+      [1, 200],
+      [3, 100],
+      [1, 200],
+      [3, 100],
+      [1, 200],
+      [3, 100],
     ]);
     const sent = (id: number): number => dataShape(sink.frames()).reduce((n, [s, len]) => (s === id ? n + len : n), 0);
     expect(sent(1)).toBe(2 * sent(3));
@@ -228,7 +252,11 @@ describe('FairWriter', () => {
     ch.push(bytes(2500, 1));
     w.activate(ch);
     w.flush();
-    expect(dataShape(sink.frames())).toEqual([[1, 1000], [1, 1000], [1, 500]]);
+    expect(dataShape(sink.frames())).toEqual([
+      [1, 1000],
+      [1, 1000],
+      [1, 500],
+    ]);
   });
 
   it('frames never exceed maxFrameSize, even with a quantum above it', () => {
@@ -253,11 +281,9 @@ describe('FairWriter', () => {
     w.activate(ch);
     w.flush();
     const frames = sink.frames();
-    expect(frames.map((fr) => (fr.type === 'data' ? `data ${fr.data.byteLength} flags ${fr.flags}` : `${fr.type} flags ${fr.flags}`))).toEqual([
-      'data 1000 flags 0',
-      'data 500 flags 0',
-      `window-update flags ${Flag.FIN}`,
-    ]);
+    expect(
+      frames.map((fr) => (fr.type === 'data' ? `data ${fr.data.byteLength} flags ${fr.flags}` : `${fr.type} flags ${fr.flags}`)),
+    ).toEqual(['data 1000 flags 0', 'data 500 flags 0', `window-update flags ${Flag.FIN}`]);
     expect(frames[2]).toEqual({ type: 'window-update', streamId: 1, flags: Flag.FIN, delta: 0 });
     expect(ch.finsSent).toBe(1);
     expect(ch.inRing).toBe(false);
@@ -273,7 +299,10 @@ describe('FairWriter', () => {
     ch.credit += 200;
     w.activate(ch);
     w.flush();
-    expect(dataShape(sink.frames())).toEqual([[1, 300], [1, 200]]);
+    expect(dataShape(sink.frames())).toEqual([
+      [1, 300],
+      [1, 200],
+    ]);
   });
 
   it('stop() writes nothing more: queued control frames, channels and later enqueues are dropped', () => {

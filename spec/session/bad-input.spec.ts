@@ -1,10 +1,17 @@
-import { createSession, Flag, FrameType, MAX_U32, type Channel, type MuxError, type SessionEnd, type SessionOptions } from '../../src/index.js';
+import {
+  createSession,
+  Flag,
+  FrameType,
+  MAX_U32,
+  type Channel,
+  type MuxError,
+  type SessionEnd,
+  type SessionOptions,
+} from '../../src/index.js';
 import { f, virtualPeer, type VirtualPeer } from '../../src/testing.js';
 import { header } from '../support/frames.js';
 import { at, testScheduler } from '../support/marbles.js';
 import { concatBytes } from '../support/bytes.js';
-
-
 
 interface Observed {
   peer: VirtualPeer;

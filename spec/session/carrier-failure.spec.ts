@@ -85,7 +85,7 @@ describe('carrier error', () => {
 
     const w = await pendingWrite!;
     expect(w).toMatchObject({ ok: false, error: { code: 'ERR_MUX_CARRIER' } });
-    expect(((w as { error: MuxError }).error.cause)).toBe(boom);
+    expect((w as { error: MuxError }).error.cause).toBe(boom);
     const r = await pendingRead!;
     expect(r).toMatchObject({ ok: false, error: { code: 'ERR_MUX_CARRIER' } });
   });

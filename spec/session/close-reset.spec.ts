@@ -493,9 +493,7 @@ describe('GoAway from the peer', () => {
         const peer = virtualPeer();
         const session = createSession(peer.carrier, { role: 'client', keepAlive: false });
         session.closed$.subscribe((e) => sessionEnds.push(e));
-        at(hot, 1, () =>
-          session.open().subscribe((ch) => ch.incoming$.subscribe({ error: (e) => chErrors.push(e) })),
-        );
+        at(hot, 1, () => session.open().subscribe((ch) => ch.incoming$.subscribe({ error: (e) => chErrors.push(e) })));
         peer.feed(hot('--a-g', { a: f.accept(1), g: f.goAway(code) }));
         // No GoAway in answer: the session just releases the carrier.
         expectObservable(peer.written$).toBe('-o--|', { o: f.open(1) });

@@ -6,7 +6,6 @@ import { createSession, memoryPair, utf8, type Channel, type SessionEnd } from '
 import { f, virtualPeer } from '../../src/testing.js';
 import { testScheduler } from '../support/marbles.js';
 
-
 describe('ending a session', () => {
   it('destroy() right after reset() in the same turn still writes the RST, then the GoAway', () => {
     testScheduler().run(({ flush }) => {
@@ -36,7 +35,11 @@ describe('ending a session', () => {
       flush();
       expect(session.isClosed).toBe(true);
       const got: string[] = [];
-      ch.incoming$.subscribe({ next: (b) => got.push(utf8(b)), complete: () => got.push('complete'), error: (e: Error) => got.push(e.message) });
+      ch.incoming$.subscribe({
+        next: (b) => got.push(utf8(b)),
+        complete: () => got.push('complete'),
+        error: (e: Error) => got.push(e.message),
+      });
       expect(got).toEqual(['last words', 'complete']);
     });
   });

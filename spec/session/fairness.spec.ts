@@ -95,7 +95,13 @@ describe('fair writer: round robin between channels', () => {
     const data = new Map([1, 3, 5].map((id) => [id, seeded(96 * KiB, 10 + id)] as const));
     testScheduler().run(({ hot, expectObservable }) => {
       const peer = virtualPeer();
-      const session = createSession(peer.carrier, { role: 'client', keepAlive: false, openTimeout: 0, maxFrameSize: 16 * KiB, inFlightMin: 0 });
+      const session = createSession(peer.carrier, {
+        role: 'client',
+        keepAlive: false,
+        openTimeout: 0,
+        maxFrameSize: 16 * KiB,
+        inFlightMin: 0,
+      });
       const channels = new Map<number, Channel>();
       at(hot, 0, () => {
         for (const weight of [2, 1, 1]) session.open({ weight }).subscribe((ch) => channels.set(ch.id, ch));
@@ -201,7 +207,11 @@ describe('fair writer: weighted fairness property', () => {
    * Runs one scenario: channels queue `sizes` with `weights` while the carrier is saturated, then it drains.
    * Returns the data frames written after the drain, as [stream id, bytes].
    */
-  function schedule(sizes: number[], weights: number[], options: { quantum: number; maxFrameSize: number }): {
+  function schedule(
+    sizes: number[],
+    weights: number[],
+    options: { quantum: number; maxFrameSize: number },
+  ): {
     frames: [number, number][];
     intact: boolean;
   } {

@@ -1,6 +1,15 @@
 import { createHash } from 'node:crypto';
 import { asyncScheduler, defer, of, skip, type Observable } from 'rxjs';
-import { createSession, encodeFrame, memoryPair, type Channel, type ChannelEnd, type Frame, type SessionEnd, type SessionOptions } from '../../src/index.js';
+import {
+  createSession,
+  encodeFrame,
+  memoryPair,
+  type Channel,
+  type ChannelEnd,
+  type Frame,
+  type SessionEnd,
+  type SessionOptions,
+} from '../../src/index.js';
 import { mulberry32 } from '../../src/testing.js';
 import { f, virtualPeer, type VirtualPeer } from '../../src/testing.js';
 import { expectFrames, sig, type Step } from '../support/frames.js';
@@ -27,7 +36,6 @@ function sha256(...parts: Uint8Array[]): string {
   return h.digest('hex');
 }
 
-
 /** Data frames for `bytes`, cut every `size` bytes. */
 function dataFrames(id: number, bytes: Uint8Array, size = FRAME): Frame[] {
   const out: Frame[] = [];
@@ -49,7 +57,13 @@ function serverWithPeerChannels(
   const peer = virtualPeer();
   // Window auto-tuning off unless a test turns it on: these tests count credit to the byte, and tuning would add
   // an RTT probe (a Ping) and growth to the WindowUpdates. Frames of 16 KiB (the quantum) unless a test says otherwise.
-  const session = createSession(peer.carrier, { role: 'server', keepAlive: false, maxReceiveWindow: 256 * 1024, maxFrameSize: 16 * 1024, ...options });
+  const session = createSession(peer.carrier, {
+    role: 'server',
+    keepAlive: false,
+    maxReceiveWindow: 256 * 1024,
+    maxFrameSize: 16 * 1024,
+    ...options,
+  });
   const channels = new Map<number, Channel>();
   session.incoming$.subscribe({ next: (req) => channels.set(req.id, req.accept()), error: () => undefined });
   at(hot, 1, () => peer.send(...ids.map((id) => f.open(id))));
@@ -133,52 +147,55 @@ describe('flow control: the peer window holds the sender', () => {
     ],
   ];
 
-  it.each(sources)('send() of an %s is not pulled past window + high-water mark, and is pulled again only after a WindowUpdate', async (_kind, make) => {
-    let pulls = 0;
-    let ch!: Channel;
-    let sendDone = false;
-    let sendError: unknown;
-    const peer = virtualPeer();
+  it.each(sources)(
+    'send() of an %s is not pulled past window + high-water mark, and is pulled again only after a WindowUpdate',
+    async (_kind, make) => {
+      let pulls = 0;
+      let ch!: Channel;
+      let sendDone = false;
+      let sendError: unknown;
+      const peer = virtualPeer();
 
-    testScheduler().run(({ hot }) => {
-      const session = createSession(peer.carrier, { role: 'server', keepAlive: false, maxFrameSize: FRAME });
-      session.incoming$.subscribe((req) => (ch = req.accept()));
-      peer.feed(hot('-o', { o: f.open(1) }));
-      at(hot, 2, () =>
-        ch.send(make(() => pulls++)).subscribe({ complete: () => (sendDone = true), error: (e: unknown) => (sendError = e) }),
-      );
-    });
-    await settle();
-    // 3 chunks fill the 262144-byte window (100000 + 100000 + 62144 sent), the rest of chunk 3 plus chunks 4 and 5
-    // are queued (237856 bytes, under the 262144-byte high-water mark), chunk 6 takes the queue past it: pulling stops.
-    expect(pulls).toBe(6);
-    const sent = peer.written.slice(1);
-    expect(sent.every((fr) => fr.type === 'data' && fr.streamId === 1 && fr.flags === 0 && fr.data.byteLength <= FRAME)).toBe(true);
-    expect(sha256(payloadOf(sent, 1))).toBe(sha256(stream.subarray(0, WINDOW)));
-    expect(ch.stats()).toMatchObject({ credit: 0, queuedOut: 6 * CHUNK - WINDOW });
+      testScheduler().run(({ hot }) => {
+        const session = createSession(peer.carrier, { role: 'server', keepAlive: false, maxFrameSize: FRAME });
+        session.incoming$.subscribe((req) => (ch = req.accept()));
+        peer.feed(hot('-o', { o: f.open(1) }));
+        at(hot, 2, () =>
+          ch.send(make(() => pulls++)).subscribe({ complete: () => (sendDone = true), error: (e: unknown) => (sendError = e) }),
+        );
+      });
+      await settle();
+      // 3 chunks fill the 262144-byte window (100000 + 100000 + 62144 sent), the rest of chunk 3 plus chunks 4 and 5
+      // are queued (237856 bytes, under the 262144-byte high-water mark), chunk 6 takes the queue past it: pulling stops.
+      expect(pulls).toBe(6);
+      const sent = peer.written.slice(1);
+      expect(sent.every((fr) => fr.type === 'data' && fr.streamId === 1 && fr.flags === 0 && fr.data.byteLength <= FRAME)).toBe(true);
+      expect(sha256(payloadOf(sent, 1))).toBe(sha256(stream.subarray(0, WINDOW)));
+      expect(ch.stats()).toMatchObject({ credit: 0, queuedOut: 6 * CHUNK - WINDOW });
 
-    // Virtual time passes without credit: nothing is written, nothing more is pulled.
-    const before = peer.written.length;
-    testScheduler().run(({ hot, expectObservable }) => {
-      peer.feed(hot('-----p', { p: f.ping(3) }));
-      expectFrames(expectObservable, after(peer, before), [[5, [f.pong(3)]]]);
-    });
-    await settle();
-    expect(pulls).toBe(6);
+      // Virtual time passes without credit: nothing is written, nothing more is pulled.
+      const before = peer.written.length;
+      testScheduler().run(({ hot, expectObservable }) => {
+        peer.feed(hot('-----p', { p: f.ping(3) }));
+        expectFrames(expectObservable, after(peer, before), [[5, [f.pong(3)]]]);
+      });
+      await settle();
+      expect(pulls).toBe(6);
 
-    // The peer grants 100000 bytes: exactly those go out, the queue drops to 237856, and one more chunk is pulled.
-    const mark = peer.written.length;
-    testScheduler().run(({ hot }) => {
-      peer.feed(hot('--c', { c: f.credit(1, CHUNK) }));
-    });
-    await settle();
-    const more = peer.written.slice(mark);
-    expect(more.every((fr) => fr.type === 'data' && fr.streamId === 1 && fr.data.byteLength <= FRAME)).toBe(true);
-    expect(sha256(payloadOf(more, 1))).toBe(sha256(stream.subarray(WINDOW, WINDOW + CHUNK)));
-    expect(pulls).toBe(7);
-    expect(sendDone).toBe(false);
-    expect(sendError).toBeUndefined();
-  });
+      // The peer grants 100000 bytes: exactly those go out, the queue drops to 237856, and one more chunk is pulled.
+      const mark = peer.written.length;
+      testScheduler().run(({ hot }) => {
+        peer.feed(hot('--c', { c: f.credit(1, CHUNK) }));
+      });
+      await settle();
+      const more = peer.written.slice(mark);
+      expect(more.every((fr) => fr.type === 'data' && fr.streamId === 1 && fr.data.byteLength <= FRAME)).toBe(true);
+      expect(sha256(payloadOf(more, 1))).toBe(sha256(stream.subarray(WINDOW, WINDOW + CHUNK)));
+      expect(pulls).toBe(7);
+      expect(sendDone).toBe(false);
+      expect(sendError).toBeUndefined();
+    },
+  );
 
   it('credit$ emits the remote window as it changes: the current value, each frame sent, each WindowUpdate', () => {
     testScheduler().run(({ hot, expectObservable }) => {
@@ -439,7 +456,13 @@ describe('flow control: frames and chunking', () => {
       ...[1, 2, 3, 4, 5].map((seed): [string, () => Uint8Array[]] => [`seeded random split ${seed}`, () => randomSplit(seed)]),
     ];
 
-    function runWith(chunks: Uint8Array[]): { meta: string[]; delivered: Uint8Array[]; frames: string[]; completed: boolean; bytesIn: number } {
+    function runWith(chunks: Uint8Array[]): {
+      meta: string[];
+      delivered: Uint8Array[];
+      frames: string[];
+      completed: boolean;
+      bytesIn: number;
+    } {
       const metas: string[] = [];
       const delivered: Uint8Array[] = [];
       let completed = false;
@@ -583,7 +606,14 @@ describe('flow control: receive-window auto-tuning', () => {
   describe('a several-MiB transfer between two sessions over a memory pair with latency', () => {
     const DATA = seeded(4 * 1024 * KiB, 81);
 
-    function transfer(clientOptions: Partial<SessionOptions>): { digest: string; bytes: number; chunks: number; doneAt: number; window: number; rtt: number } {
+    function transfer(clientOptions: Partial<SessionOptions>): {
+      digest: string;
+      bytes: number;
+      chunks: number;
+      doneAt: number;
+      window: number;
+      rtt: number;
+    } {
       let result: ReturnType<typeof transfer> | undefined;
       const writeErrors: unknown[] = [];
       testScheduler().run(() => {
@@ -606,7 +636,14 @@ describe('flow control: receive-window auto-tuning', () => {
               chunks++;
             },
             complete: () => {
-              result = { digest: hash.digest('hex'), bytes, chunks, doneAt: asyncScheduler.now(), window: ch.stats().receiveWindow, rtt: client.stats().rtt };
+              result = {
+                digest: hash.digest('hex'),
+                bytes,
+                chunks,
+                doneAt: asyncScheduler.now(),
+                window: ch.stats().receiveWindow,
+                rtt: client.stats().rtt,
+              };
               ch.end();
               void client.close();
             },
@@ -656,12 +693,16 @@ describe('flow control: session-wide receive budget', () => {
       });
       at(hot, 8, () => channels.get(3)!.incoming$.subscribe());
       // Every frame: buffered bytes stay within what the windows allow.
-      at(hot, Array.from({ length: 12 }, (_, i) => i), () => {
-        const chans = [...channels.values()];
-        const windows = chans.reduce((n, ch) => n + ch.stats().receiveWindow, 0);
-        expect(session.stats().bufferedIn).toBeLessThanOrEqual(windows);
-        for (const ch of chans) expect(ch.stats().bufferedIn).toBeLessThanOrEqual(ch.stats().receiveWindow);
-      });
+      at(
+        hot,
+        Array.from({ length: 12 }, (_, i) => i),
+        () => {
+          const chans = [...channels.values()];
+          const windows = chans.reduce((n, ch) => n + ch.stats().receiveWindow, 0);
+          expect(session.stats().bufferedIn).toBeLessThanOrEqual(windows);
+          for (const ch of chans) expect(ch.stats().bufferedIn).toBeLessThanOrEqual(ch.stats().receiveWindow);
+        },
+      );
       expectFrames(expectObservable, peer.written$, [
         [1, [f.accept(1), f.accept(3)]],
         // Channel 3's reader drains its first chunk: buffered drops under the budget and channel 1's credit goes out,
@@ -728,7 +769,15 @@ describe('flow control: push-only sources and closed writes', () => {
       const source = cold('   -a----b|', { a: 'one', b: 'two' });
       const sendSub = '     --^-!';
       let sub: { unsubscribe(): void } | undefined;
-      at(hot, 2, () => (sub = channels.get(1)!.send(source).subscribe({ error: () => undefined })));
+      at(
+        hot,
+        2,
+        () =>
+          (sub = channels
+            .get(1)!
+            .send(source)
+            .subscribe({ error: () => undefined })),
+      );
       at(hot, 4, () => sub!.unsubscribe());
       expectSubscriptions(source.subscriptions).toBe(sendSub);
       expectFrames(expectObservable, peer.written$, [
@@ -800,7 +849,9 @@ describe('flow control: the first round-trip sample', () => {
       const peer = virtualPeer();
       const session = createSession(peer.carrier, { role: 'server', keepAlive: false });
       session.incoming$.subscribe((req) => req.accept().incoming$.subscribe());
-      peer.feed(hot('-o-d--p-e', { o: f.open(1), d: f.data(1, data.subarray(0, 131_072)), p: f.pong(1), e: f.data(1, data.subarray(131_072)) }));
+      peer.feed(
+        hot('-o-d--p-e', { o: f.open(1), d: f.data(1, data.subarray(0, 131_072)), p: f.pong(1), e: f.data(1, data.subarray(131_072)) }),
+      );
       at(hot, 8, () => (rtt = session.stats().rtt));
       // Frame 9: the window was used up within two RTTs of the last grant, so the next grant also grows it.
       expectObservable(peer.written$).toBe('-a-(pw)-x', {

@@ -118,7 +118,11 @@ describe('keep-alive timeout', () => {
       expectObservable(peer.written$).toBe('o d 29998ms p 9999ms |', { o: f.open(1), d: f.data(1, 'late'), p: f.ping(1) });
       expectObservable(session.closed$.pipe(map(codeOf))).toBe('40000ms (c|)', { c: 'ERR_MUX_TIMEOUT' });
     });
-    expect(events).toEqual(['40000 read ERR_MUX_TIMEOUT', '40000 closed ERR_MUX_TIMEOUT', '40001 open ERR_MUX_SESSION_CLOSED (ERR_MUX_TIMEOUT)']);
+    expect(events).toEqual([
+      '40000 read ERR_MUX_TIMEOUT',
+      '40000 closed ERR_MUX_TIMEOUT',
+      '40001 open ERR_MUX_SESSION_CLOSED (ERR_MUX_TIMEOUT)',
+    ]);
     expect(peer.released).toBe('destroy');
     expect(peer.writesAfterRelease).toBe(0);
     expect(ts.frame).toBe(40001);
@@ -139,7 +143,9 @@ describe('keep-alive timeout', () => {
       const peer = virtualPeer();
       const session = createSession(peer.carrier, { role: 'client' });
       const read: string[] = [];
-      session.open().subscribe((ch) => ch.incoming$.subscribe({ next: (b) => read.push(new TextDecoder().decode(b)), error: () => undefined }));
+      session
+        .open()
+        .subscribe((ch) => ch.incoming$.subscribe({ next: (b) => read.push(new TextDecoder().decode(b)), error: () => undefined }));
       // Data (not a Ping answer) 1 ms before the deadline of the first keep-alive ping.
       peer.feed(hot('-a 39997ms d', { a: f.accept(1), d: f.data(1, 'still here') }));
       expectObservable(peer.written$).toBe('o 29999ms p 29999ms q 9999ms |', { o: f.open(1), p: f.ping(1), q: f.ping(2) });
@@ -342,7 +348,12 @@ describe('per-channel write timeout', () => {
     const events: string[] = [];
     runBounded(({ hot, expectObservable }, ts) => {
       const peer = virtualPeer();
-      const session = createSession(peer.carrier, { role: 'client', keepAlive: false, maxFrameSize: FULL_FRAME.byteLength, writeTimeout: 1000 });
+      const session = createSession(peer.carrier, {
+        role: 'client',
+        keepAlive: false,
+        maxFrameSize: FULL_FRAME.byteLength,
+        writeTimeout: 1000,
+      });
       let a: Channel | undefined;
       let b: Channel | undefined;
       session.open().subscribe((ch) => {

@@ -1,4 +1,13 @@
-import { createSession, encodeFrame, MuxError, utf8, type Channel, type IncomingChannel, type Session, type SessionOptions } from '../../src/index.js';
+import {
+  createSession,
+  encodeFrame,
+  MuxError,
+  utf8,
+  type Channel,
+  type IncomingChannel,
+  type Session,
+  type SessionOptions,
+} from '../../src/index.js';
 import { f, virtualPeer } from '../../src/testing.js';
 import { at, testScheduler } from '../support/marbles.js';
 
@@ -213,33 +222,39 @@ describe('option validation', () => {
     expect(peer.writeCalls).toBe(0);
   });
 
-  it.each([0, -1, Number.NaN, Number.POSITIVE_INFINITY])('open({ weight: %p }) errors with ERR_MUX_INVALID_OPTION and writes nothing', (weight) => {
-    const errors: unknown[] = [];
-    let writeCalls = -1;
-    testScheduler().run(() => {
-      const peer = virtualPeer();
-      const session = createSession(peer.carrier, { role: 'client', keepAlive: false });
-      session.open({ weight }).subscribe({ error: (e) => errors.push(e) });
-      writeCalls = peer.writeCalls;
-    });
-    expect(errors).toHaveLength(1);
-    expect(errors[0]).toMatchObject({ code: 'ERR_MUX_INVALID_OPTION' });
-    expect(writeCalls).toBe(0);
-  });
+  it.each([0, -1, Number.NaN, Number.POSITIVE_INFINITY])(
+    'open({ weight: %p }) errors with ERR_MUX_INVALID_OPTION and writes nothing',
+    (weight) => {
+      const errors: unknown[] = [];
+      let writeCalls = -1;
+      testScheduler().run(() => {
+        const peer = virtualPeer();
+        const session = createSession(peer.carrier, { role: 'client', keepAlive: false });
+        session.open({ weight }).subscribe({ error: (e) => errors.push(e) });
+        writeCalls = peer.writeCalls;
+      });
+      expect(errors).toHaveLength(1);
+      expect(errors[0]).toMatchObject({ code: 'ERR_MUX_INVALID_OPTION' });
+      expect(writeCalls).toBe(0);
+    },
+  );
 
-  it.each([0, -1, Number.NaN])('accept({ weight: %p }) refuses the open with RST and fails the channel with ERR_MUX_INVALID_OPTION', (weight) => {
-    const ends: (MuxError | undefined)[] = [];
-    let stats: Stats | undefined;
-    testScheduler().run(({ hot, expectObservable }) => {
-      const peer = virtualPeer();
-      const session = createSession(peer.carrier, { role: 'server', keepAlive: false });
-      session.incoming$.subscribe((r) => r.accept({ weight }).closed$.subscribe(({ error }) => ends.push(error)));
-      peer.feed(hot('-od', { o: f.open(1), d: f.data(1, 'bytes') }));
-      at(hot, 3, () => (stats = session.stats()));
-      expectObservable(peer.written$).toBe('-r', { r: f.reset(1, 0, 'invalid accept options') });
-    });
-    expect(ends).toHaveLength(1);
-    expect(ends[0]).toMatchObject({ code: 'ERR_MUX_INVALID_OPTION' });
-    expect(stats).toMatchObject({ openChannels: 0, droppedFrames: 1 });
-  });
+  it.each([0, -1, Number.NaN])(
+    'accept({ weight: %p }) refuses the open with RST and fails the channel with ERR_MUX_INVALID_OPTION',
+    (weight) => {
+      const ends: (MuxError | undefined)[] = [];
+      let stats: Stats | undefined;
+      testScheduler().run(({ hot, expectObservable }) => {
+        const peer = virtualPeer();
+        const session = createSession(peer.carrier, { role: 'server', keepAlive: false });
+        session.incoming$.subscribe((r) => r.accept({ weight }).closed$.subscribe(({ error }) => ends.push(error)));
+        peer.feed(hot('-od', { o: f.open(1), d: f.data(1, 'bytes') }));
+        at(hot, 3, () => (stats = session.stats()));
+        expectObservable(peer.written$).toBe('-r', { r: f.reset(1, 0, 'invalid accept options') });
+      });
+      expect(ends).toHaveLength(1);
+      expect(ends[0]).toMatchObject({ code: 'ERR_MUX_INVALID_OPTION' });
+      expect(stats).toMatchObject({ openChannels: 0, droppedFrames: 1 });
+    },
+  );
 });

@@ -1,5 +1,14 @@
 import { takeUntil } from 'rxjs';
-import { createSession, MuxError, utf8, type Channel, type Frame, type IncomingChannel, type Session, type SessionEnd } from '../../src/index.js';
+import {
+  createSession,
+  MuxError,
+  utf8,
+  type Channel,
+  type Frame,
+  type IncomingChannel,
+  type Session,
+  type SessionEnd,
+} from '../../src/index.js';
 import { f, memoryPair, virtualPeer, type VirtualPeer } from '../../src/testing.js';
 import { at, testScheduler } from '../support/marbles.js';
 
@@ -126,7 +135,12 @@ describe('answering an open later (async accept)', () => {
     // A byte stream: buffered chunks may be delivered joined, but every byte arrives, in order, at the accept.
     expect(events[0]).toBe('1 open 1 job');
     expect(events.slice(1).every((e) => e.startsWith('8 data '))).toBe(true);
-    expect(events.slice(1).map((e) => e.slice('8 data '.length)).join('')).toBe('first second third');
+    expect(
+      events
+        .slice(1)
+        .map((e) => e.slice('8 data '.length))
+        .join(''),
+    ).toBe('first second third');
     expect(buffered).toEqual(['first second third'.length, 0]);
   });
 
@@ -274,97 +288,105 @@ describe('stream ids', () => {
     expect(ids).toEqual({ clientOpened: [1, 3, 5], serverSaw: [1, 3, 5], serverOpened: [2, 4, 6], clientSaw: [2, 4, 6] });
   });
 
-  describe.each(PROFILES)('a peer breaking the id rules (%s profile) gets GoAway(1) and the session ends with ERR_MUX_PROTOCOL', (profile) => {
-    const w = wire[profile];
+  describe.each(PROFILES)(
+    'a peer breaking the id rules (%s profile) gets GoAway(1) and the session ends with ERR_MUX_PROTOCOL',
+    (profile) => {
+      const w = wire[profile];
 
-    /** Feeds the peer's frames to a client session; expects the frames written, a protocol-error end, and how each accepted channel ended. */
-    function expectProtocolEnd(
-      peerMarble: string,
-      peerValues: Record<string, Frame>,
-      writtenMarble: string,
-      writtenValues: Record<string, Frame>,
-      channelEnds: string[],
-    ): void {
-      let end: SessionEnd | undefined;
-      const channelErrors: unknown[] = [];
-      let peer: VirtualPeer | undefined;
-      testScheduler().run(({ hot, expectObservable }) => {
-        peer = virtualPeer();
-        const session = createSession(peer.carrier, { role: 'client', profile, keepAlive: false });
-        session.incoming$.subscribe({
-          next: (r) => r.accept().closed$.subscribe(({ error }) => channelErrors.push(error)),
-          error: ignore,
+      /** Feeds the peer's frames to a client session; expects the frames written, a protocol-error end, and how each accepted channel ended. */
+      function expectProtocolEnd(
+        peerMarble: string,
+        peerValues: Record<string, Frame>,
+        writtenMarble: string,
+        writtenValues: Record<string, Frame>,
+        channelEnds: string[],
+      ): void {
+        let end: SessionEnd | undefined;
+        const channelErrors: unknown[] = [];
+        let peer: VirtualPeer | undefined;
+        testScheduler().run(({ hot, expectObservable }) => {
+          peer = virtualPeer();
+          const session = createSession(peer.carrier, { role: 'client', profile, keepAlive: false });
+          session.incoming$.subscribe({
+            next: (r) => r.accept().closed$.subscribe(({ error }) => channelErrors.push(error)),
+            error: ignore,
+          });
+          session.closed$.subscribe((e) => (end = e));
+          peer.feed(hot(peerMarble, peerValues));
+          expectObservable(peer.written$).toBe(writtenMarble, writtenValues);
         });
-        session.closed$.subscribe((e) => (end = e));
-        peer.feed(hot(peerMarble, peerValues));
-        expectObservable(peer.written$).toBe(writtenMarble, writtenValues);
+        expect(end?.error).toBeInstanceOf(MuxError);
+        expect(end?.error).toMatchObject({ code: 'ERR_MUX_PROTOCOL', wireCode: 1, remote: false });
+        expect(peer!.released).toBe('end');
+        expect(peer!.writesAfterRelease).toBe(0);
+        expect(channelErrors.map((e) => (e as MuxError | undefined)?.code)).toEqual(channelEnds);
+      }
+
+      it('an open with our own (client, odd) id parity', () => {
+        expectProtocolEnd('-o', { o: w.open(1) }, '-(g|)', { g: f.goAway(1) }, []);
       });
-      expect(end?.error).toBeInstanceOf(MuxError);
-      expect(end?.error).toMatchObject({ code: 'ERR_MUX_PROTOCOL', wireCode: 1, remote: false });
-      expect(peer!.released).toBe('end');
-      expect(peer!.writesAfterRelease).toBe(0);
-      expect(channelErrors.map((e) => (e as MuxError | undefined)?.code)).toEqual(channelEnds);
-    }
 
-    it('an open with our own (client, odd) id parity', () => {
-      expectProtocolEnd('-o', { o: w.open(1) }, '-(g|)', { g: f.goAway(1) }, []);
-    });
+      it('an open on id 0', () => {
+        expectProtocolEnd('-o', { o: w.open(0) }, '-(g|)', { g: f.goAway(1) }, []);
+      });
 
-    it('an open on id 0', () => {
-      expectProtocolEnd('-o', { o: w.open(0) }, '-(g|)', { g: f.goAway(1) }, []);
-    });
+      it('an open reusing the id of a channel that is still open', () => {
+        expectProtocolEnd('-ab', { a: w.open(2), b: w.open(2) }, '-a(g|)', { a: w.accept(2), g: f.goAway(1) }, ['ERR_MUX_PROTOCOL']);
+      });
 
-    it('an open reusing the id of a channel that is still open', () => {
-      expectProtocolEnd('-ab', { a: w.open(2), b: w.open(2) }, '-a(g|)', { a: w.accept(2), g: f.goAway(1) }, ['ERR_MUX_PROTOCOL']);
-    });
+      it('an open reusing the id of a channel that was already reset', () => {
+        const reset = profile === 'rxmux' ? f.reset(2, 0, 'done') : f.rst(2);
+        expectProtocolEnd('-arb', { a: w.open(2), r: reset, b: w.open(2) }, '-a-(g|)', { a: w.accept(2), g: f.goAway(1) }, [
+          'ERR_MUX_RESET',
+        ]);
+      });
 
-    it('an open reusing the id of a channel that was already reset', () => {
-      const reset = profile === 'rxmux' ? f.reset(2, 0, 'done') : f.rst(2);
-      expectProtocolEnd('-arb', { a: w.open(2), r: reset, b: w.open(2) }, '-a-(g|)', { a: w.accept(2), g: f.goAway(1) }, ['ERR_MUX_RESET']);
-    });
-
-    it('an open with an id lower than the previous one', () => {
-      expectProtocolEnd('-ab', { a: w.open(4), b: w.open(2) }, '-a(g|)', { a: w.accept(4), g: f.goAway(1) }, ['ERR_MUX_PROTOCOL']);
-    });
-  });
+      it('an open with an id lower than the previous one', () => {
+        expectProtocolEnd('-ab', { a: w.open(4), b: w.open(2) }, '-a(g|)', { a: w.accept(4), g: f.goAway(1) }, ['ERR_MUX_PROTOCOL']);
+      });
+    },
+  );
 });
 
 describe('both ends with the same role', () => {
-  it.each(['client', 'server'] as const)('two %ss: the first open fails with ERR_MUX_PROTOCOL and both sessions end with ERR_MUX_PROTOCOL', (role) => {
-    const ts = testScheduler();
-    const events: string[] = [];
-    const errors: Record<string, unknown> = {};
-    ts.run(({ flush }) => {
-      const [a, b] = memoryPair({ latency: 1 });
-      const opener = createSession(a, { role, keepAlive: false });
-      const other = createSession(b, { role, keepAlive: false });
-      other.incoming$.subscribe({ next: () => events.push('unexpected accept'), error: ignore });
-      opener.incoming$.subscribe({ error: ignore });
-      opener.open({ meta: 'hello' }).subscribe({
-        next: () => events.push('unexpected channel'),
-        error: (e) => {
-          events.push(`${ts.now()} open failed`);
-          errors.open = e;
-        },
+  it.each(['client', 'server'] as const)(
+    'two %ss: the first open fails with ERR_MUX_PROTOCOL and both sessions end with ERR_MUX_PROTOCOL',
+    (role) => {
+      const ts = testScheduler();
+      const events: string[] = [];
+      const errors: Record<string, unknown> = {};
+      ts.run(({ flush }) => {
+        const [a, b] = memoryPair({ latency: 1 });
+        const opener = createSession(a, { role, keepAlive: false });
+        const other = createSession(b, { role, keepAlive: false });
+        other.incoming$.subscribe({ next: () => events.push('unexpected accept'), error: ignore });
+        opener.incoming$.subscribe({ error: ignore });
+        opener.open({ meta: 'hello' }).subscribe({
+          next: () => events.push('unexpected channel'),
+          error: (e) => {
+            events.push(`${ts.now()} open failed`);
+            errors.open = e;
+          },
+        });
+        opener.closed$.subscribe(({ error }) => {
+          events.push(`${ts.now()} opener ended`);
+          errors.opener = error;
+        });
+        other.closed$.subscribe(({ error }) => {
+          events.push(`${ts.now()} other ended`);
+          errors.other = error;
+        });
+        flush();
       });
-      opener.closed$.subscribe(({ error }) => {
-        events.push(`${ts.now()} opener ended`);
-        errors.opener = error;
-      });
-      other.closed$.subscribe(({ error }) => {
-        events.push(`${ts.now()} other ended`);
-        errors.other = error;
-      });
-      flush();
-    });
-    expect(events).toEqual(['1 other ended', '2 open failed', '2 opener ended']);
-    // The peer that got an open with its own parity detects it and says why.
-    expect(errors.other).toMatchObject({ code: 'ERR_MUX_PROTOCOL', remote: false, wireCode: 1 });
-    expect((errors.other as MuxError).message).toMatch(/both ends/);
-    // The opener learns it from GoAway(1); its pending open fails with the same error.
-    expect(errors.opener).toMatchObject({ code: 'ERR_MUX_PROTOCOL', remote: true, wireCode: 1 });
-    expect(errors.open).toMatchObject({ code: 'ERR_MUX_PROTOCOL', remote: true, wireCode: 1 });
-  });
+      expect(events).toEqual(['1 other ended', '2 open failed', '2 opener ended']);
+      // The peer that got an open with its own parity detects it and says why.
+      expect(errors.other).toMatchObject({ code: 'ERR_MUX_PROTOCOL', remote: false, wireCode: 1 });
+      expect((errors.other as MuxError).message).toMatch(/both ends/);
+      // The opener learns it from GoAway(1); its pending open fails with the same error.
+      expect(errors.opener).toMatchObject({ code: 'ERR_MUX_PROTOCOL', remote: true, wireCode: 1 });
+      expect(errors.open).toMatchObject({ code: 'ERR_MUX_PROTOCOL', remote: true, wireCode: 1 });
+    },
+  );
 
   it('two clients opening at the same moment both detect it and both end with ERR_MUX_PROTOCOL', () => {
     const ends: (MuxError | undefined)[] = [];
@@ -462,53 +484,59 @@ describe('open on a session that has ended', () => {
     ['after a carrier error', (peer) => peer.fail(new Error('connection reset')), '-|', {}, 'ERR_MUX_CARRIER'],
   ];
 
-  it.each(endings)('%s, open() fails at once with ERR_MUX_SESSION_CLOSED and writes nothing', (_name, end, writtenMarble, writtenValues, causeCode) => {
-    const errors: unknown[] = [];
-    let syncErrors = -1;
-    const writeCalls: number[] = [];
-    let peer: VirtualPeer | undefined;
-    testScheduler().run(({ hot, expectObservable }) => {
-      peer = virtualPeer();
-      const session = createSession(peer.carrier, { role: 'client', keepAlive: false });
-      session.incoming$.subscribe({ error: ignore });
-      at(hot, 1, () => end(peer!, session));
-      at(hot, 3, () => {
-        writeCalls.push(peer!.writeCalls);
-        session.open({ meta: 'too late' }).subscribe({ next: () => errors.push('unexpected channel'), error: (e) => errors.push(e) });
-        syncErrors = errors.length;
-        writeCalls.push(peer!.writeCalls);
+  it.each(endings)(
+    '%s, open() fails at once with ERR_MUX_SESSION_CLOSED and writes nothing',
+    (_name, end, writtenMarble, writtenValues, causeCode) => {
+      const errors: unknown[] = [];
+      let syncErrors = -1;
+      const writeCalls: number[] = [];
+      let peer: VirtualPeer | undefined;
+      testScheduler().run(({ hot, expectObservable }) => {
+        peer = virtualPeer();
+        const session = createSession(peer.carrier, { role: 'client', keepAlive: false });
+        session.incoming$.subscribe({ error: ignore });
+        at(hot, 1, () => end(peer!, session));
+        at(hot, 3, () => {
+          writeCalls.push(peer!.writeCalls);
+          session.open({ meta: 'too late' }).subscribe({ next: () => errors.push('unexpected channel'), error: (e) => errors.push(e) });
+          syncErrors = errors.length;
+          writeCalls.push(peer!.writeCalls);
+        });
+        expectObservable(peer.written$).toBe(writtenMarble, writtenValues);
       });
-      expectObservable(peer.written$).toBe(writtenMarble, writtenValues);
-    });
-    expect(syncErrors).toBe(1);
-    expect(errors).toHaveLength(1);
-    expect(errors[0]).toBeInstanceOf(MuxError);
-    expect(errors[0]).toMatchObject({ code: 'ERR_MUX_SESSION_CLOSED' });
-    expect(((errors[0] as Error).cause as MuxError | undefined)?.code).toBe(causeCode);
-    expect(writeCalls[1]).toBe(writeCalls[0]);
-    expect(peer!.writesAfterRelease).toBe(0);
-  });
+      expect(syncErrors).toBe(1);
+      expect(errors).toHaveLength(1);
+      expect(errors[0]).toBeInstanceOf(MuxError);
+      expect(errors[0]).toMatchObject({ code: 'ERR_MUX_SESSION_CLOSED' });
+      expect(((errors[0] as Error).cause as MuxError | undefined)?.code).toBe(causeCode);
+      expect(writeCalls[1]).toBe(writeCalls[0]);
+      expect(peer!.writesAfterRelease).toBe(0);
+    },
+  );
 });
 
 describe('yamux profile frames', () => {
   it.each([
     [256 * 1024, 0],
     [1024 * 1024, 768 * 1024],
-  ])('with receiveWindow %i, open writes WindowUpdate|SYN and accept writes WindowUpdate|ACK, each with delta %i', (receiveWindow, delta) => {
-    const opened: number[] = [];
-    testScheduler().run(({ hot, expectObservable }) => {
-      const peer = virtualPeer();
-      const session = createSession(peer.carrier, { role: 'client', profile: 'yamux', keepAlive: false, receiveWindow });
-      session.incoming$.subscribe((r) => {
-        expect(r.meta.byteLength).toBe(0);
-        r.accept();
+  ])(
+    'with receiveWindow %i, open writes WindowUpdate|SYN and accept writes WindowUpdate|ACK, each with delta %i',
+    (receiveWindow, delta) => {
+      const opened: number[] = [];
+      testScheduler().run(({ hot, expectObservable }) => {
+        const peer = virtualPeer();
+        const session = createSession(peer.carrier, { role: 'client', profile: 'yamux', keepAlive: false, receiveWindow });
+        session.incoming$.subscribe((r) => {
+          expect(r.meta.byteLength).toBe(0);
+          r.accept();
+        });
+        session.open().subscribe((ch) => opened.push(ch.id));
+        peer.feed(hot('-oa', { o: f.syn(2), a: f.ack(1) }));
+        expectObservable(peer.written$).toBe('sk', { s: f.syn(1, delta), k: f.ack(2, delta) });
       });
-      session.open().subscribe((ch) => opened.push(ch.id));
-      peer.feed(hot('-oa', { o: f.syn(2), a: f.ack(1) }));
-      expectObservable(peer.written$).toBe('sk', { s: f.syn(1, delta), k: f.ack(2, delta) });
-    });
-    expect(opened).toEqual([1]);
-  });
+      expect(opened).toEqual([1]);
+    },
+  );
 
   it('an ACK with a window delta adds to the opener’s credit', () => {
     const credit: number[] = [];

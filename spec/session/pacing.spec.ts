@@ -11,7 +11,6 @@ const KiB = 1024;
 const FRAME = 16 * KiB;
 const BOUND = 64 * KiB;
 
-
 /** A short summary of a frame, for order assertions. */
 function label(fr: Frame): string {
   if (fr.type === 'data') return `D${fr.streamId}:${fr.data.byteLength}`;

@@ -6,7 +6,6 @@ import { createSession, encodeFrame, MuxError, utf8, type Channel, type SessionE
 import { f, virtualPeer } from '../../src/testing.js';
 import { at, testScheduler } from '../support/marbles.js';
 
-
 describe('a repeated ACK (rxmux profile)', () => {
   it('the first Data|ACK payload is the accept reply; a second Data|ACK on the open channel is plain stream data', () => {
     testScheduler().run(({ flush }) => {
@@ -37,7 +36,8 @@ describe('frameTimeout', () => {
     const got: number[] = [];
     const channelErrors: string[] = [];
     session.incoming$.subscribe({
-      next: (req) => req.accept().incoming$.subscribe({ next: (b) => got.push(b.byteLength), error: (e: Error) => channelErrors.push(e.message) }),
+      next: (req) =>
+        req.accept().incoming$.subscribe({ next: (b) => got.push(b.byteLength), error: (e: Error) => channelErrors.push(e.message) }),
       error: () => undefined,
     });
     peer.send(f.open(1));
@@ -110,6 +110,8 @@ describe('frameTimeout', () => {
   });
 
   it('rejects a bad value with ERR_MUX_INVALID_OPTION', () => {
-    expect(() => createSession(virtualPeer().carrier, { role: 'client', frameTimeout: -1 })).toThrow(expect.objectContaining({ code: 'ERR_MUX_INVALID_OPTION' }));
+    expect(() => createSession(virtualPeer().carrier, { role: 'client', frameTimeout: -1 })).toThrow(
+      expect.objectContaining({ code: 'ERR_MUX_INVALID_OPTION' }),
+    );
   });
 });

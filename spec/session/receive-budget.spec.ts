@@ -91,7 +91,7 @@ describe('the receive budget', () => {
     });
   });
 
-  it('a budget that is really full holds a reading channel\'s credit back until another channel\'s bytes are consumed', () => {
+  it("a budget that is really full holds a reading channel's credit back until another channel's bytes are consumed", () => {
     testScheduler().run(({ flush }) => {
       const peer = virtualPeer();
       const session = createSession(peer.carrier, { role: 'server', keepAlive: false, maxReceiveWindow: WINDOW, receiveBudget: WINDOW });

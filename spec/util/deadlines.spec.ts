@@ -35,7 +35,13 @@ describe('DeadlineSweeper', () => {
     ts.run(({ hot }) => {
       const now = (): number => ts.now();
       const sweeper = new DeadlineSweeper(ts, now);
-      for (const [name, d] of [['c', 30], ['a', 10], ['b', 20], ['a2', 10]] as const) sweeper.add(item(log, name, d, now), d);
+      for (const [name, d] of [
+        ['c', 30],
+        ['a', 10],
+        ['b', 20],
+        ['a2', 10],
+      ] as const)
+        sweeper.add(item(log, name, d, now), d);
       // Only one action is scheduled, however many items are watched.
       at(hot, 5, () => (pending = ts.actions.length));
     });

@@ -194,7 +194,12 @@ function resolveOptions(options: MemoryPairOptions): ResolvedOptions {
   } else if (typeof cs === 'object' && cs !== null) {
     const { min, max } = cs;
     if (!isPositiveInteger(min) || !isPositiveInteger(max) || max < min) {
-      throw badOption('memoryPair', 'chunkSize', '{ min, max } integers with 1 <= min <= max', `{ min: ${String(min)}, max: ${String(max)} }`);
+      throw badOption(
+        'memoryPair',
+        'chunkSize',
+        '{ min, max } integers with 1 <= min <= max',
+        `{ min: ${String(min)}, max: ${String(max)} }`,
+      );
     }
     const span = max - min + 1;
     cut = (_remaining, rng) => min + Math.floor(rng() * span);
@@ -333,9 +338,7 @@ class Pipe {
 
   attach(subscriber: Subscriber<Uint8Array>): () => void {
     if (this.subscribed) {
-      subscriber.error(
-        new MuxError(MuxErrorCodes.READ_BUSY, 'memory carrier: incoming$ can be subscribed only once'),
-      );
+      subscriber.error(new MuxError(MuxErrorCodes.READ_BUSY, 'memory carrier: incoming$ can be subscribed only once'));
       return () => {};
     }
     this.subscribed = true;
@@ -477,7 +480,10 @@ class Pipe {
           } else {
             this.onReset();
             if (head.error === undefined) sink.complete();
-            else sink.error(new MuxError(MuxErrorCodes.CARRIER, 'memory carrier: peer destroyed the carrier', { cause: head.error, remote: true }));
+            else
+              sink.error(
+                new MuxError(MuxErrorCodes.CARRIER, 'memory carrier: peer destroyed the carrier', { cause: head.error, remote: true }),
+              );
           }
         }
       }
@@ -548,8 +554,6 @@ class MemoryEnd implements MemoryCarrier {
   }
 
   fail(error?: unknown): void {
-    this.inbound.terminateLocally(
-      new MuxError(MuxErrorCodes.CARRIER, 'memory carrier: carrier failed', { cause: error }),
-    );
+    this.inbound.terminateLocally(new MuxError(MuxErrorCodes.CARRIER, 'memory carrier: carrier failed', { cause: error }));
   }
 }

@@ -127,7 +127,10 @@ class SocketCarrier implements Carrier {
       const onData = (chunk: Buffer | string): void => {
         if (typeof chunk === 'string') {
           subscriber.error(
-            new MuxError(MuxErrorCodes.CARRIER, 'socket carrier: the socket delivers strings (setEncoding was called); binary data is required'),
+            new MuxError(
+              MuxErrorCodes.CARRIER,
+              'socket carrier: the socket delivers strings (setEncoding was called); binary data is required',
+            ),
           );
           return;
         }

@@ -48,15 +48,20 @@ const OWN_KEYS = new Set(['carrier', ...SESSION_SERVER_KEYS]);
  */
 export function websocketSessions(server: WebSocketServerLike, options: WebSocketSessionsOptions = {}): Observable<Session> {
   if (server === null || typeof server !== 'object' || typeof server.on !== 'function' || typeof server.off !== 'function') {
-    throw new MuxError('ERR_MUX_INVALID_ARGUMENT', 'websocketSessions: expected a WebSocket server with on() and off() (the ws package\'s WebSocketServer)');
+    throw new MuxError(
+      'ERR_MUX_INVALID_ARGUMENT',
+      "websocketSessions: expected a WebSocket server with on() and off() (the ws package's WebSocketServer)",
+    );
   }
-  if (options === null || typeof options !== 'object') throw new MuxError('ERR_MUX_INVALID_OPTION', 'websocketSessions: options must be an object');
+  if (options === null || typeof options !== 'object')
+    throw new MuxError('ERR_MUX_INVALID_OPTION', 'websocketSessions: options must be an object');
   refuseRole(options, 'websocketSessions', 'server');
   const own: Record<string, unknown> = {};
   const session: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(options)) (OWN_KEYS.has(k) ? own : session)[k] = v;
   const carrierOptions = (own['carrier'] ?? {}) as WebSocketCarrierOptions;
-  if (carrierOptions === null || typeof carrierOptions !== 'object') throw new MuxError('ERR_MUX_INVALID_OPTION', 'option carrier: expected an object');
+  if (carrierOptions === null || typeof carrierOptions !== 'object')
+    throw new MuxError('ERR_MUX_INVALID_OPTION', 'option carrier: expected an object');
   const { emit } = sessionServer(own as SessionServerOptions);
   const resolved = resolveOptions({ ...(session as Omit<SessionOptions, 'role'>), role: 'server' });
   return new Observable<Session>((subscriber) => {

@@ -111,7 +111,6 @@ export function websocketCarrier(ws: WebSocketLike, options: WebSocketCarrierOpt
   return new WebSocketCarrier(ws, highWaterMark, pollInterval, scheduler, callbacks);
 }
 
-
 function join(chunks: readonly Uint8Array[]): Uint8Array {
   let n = 0;
   let nonEmpty: Uint8Array | undefined;
@@ -320,7 +319,9 @@ class WebSocketCarrier implements Carrier {
       } else this.ws.send(message);
       return true;
     } catch (e) {
-      this.terminate(new MuxError(MuxErrorCodes.CARRIER, `websocket send failed: ${e instanceof Error ? e.message : String(e)}`, { cause: e }));
+      this.terminate(
+        new MuxError(MuxErrorCodes.CARRIER, `websocket send failed: ${e instanceof Error ? e.message : String(e)}`, { cause: e }),
+      );
       return false;
     }
   }

@@ -38,7 +38,6 @@ export class ChannelImpl extends SendingChannel implements Expiring, Watchable {
   private ended: OnceSignal<ChannelEnd> | undefined;
   private view_: ChannelView | undefined;
 
-
   /** What the application holds. */
   get view(): ChannelView {
     return (this.view_ ??= new ChannelView(this));
@@ -108,7 +107,11 @@ export class ChannelImpl extends SendingChannel implements Expiring, Watchable {
   /** Header check of a Data frame for this channel, before its payload is read. */
   checkData(flags: number, length: number): HeaderVerdict {
     if (length > this.recvAvailable) {
-      return new MuxError('ERR_MUX_PROTOCOL', `channel ${this.id}: ${length} bytes exceed the receive window (${this.recvAvailable} left)`, { wireCode: GoAwayCode.ProtocolError });
+      return new MuxError(
+        'ERR_MUX_PROTOCOL',
+        `channel ${this.id}: ${length} bytes exceed the receive window (${this.recvAvailable} left)`,
+        { wireCode: GoAwayCode.ProtocolError },
+      );
     }
     const o = this.host.options;
     if (o.profile === 'rxmux' && flags & Flag.ACK && this.state === 'opening' && length > o.maxMetadata) return 'skip';
@@ -170,7 +173,11 @@ export class ChannelImpl extends SendingChannel implements Expiring, Watchable {
   oversizedReply(length: number): void {
     this.consumedControl(length);
     const limit = this.host.options.maxMetadata;
-    this.abort(0, 'reply metadata exceeds the limit', new MuxError('ERR_MUX_LIMIT', `channel ${this.id}: reply metadata of ${length} bytes exceeds the ${limit}-byte limit`));
+    this.abort(
+      0,
+      'reply metadata exceeds the limit',
+      new MuxError('ERR_MUX_LIMIT', `channel ${this.id}: reply metadata of ${length} bytes exceeds the ${limit}-byte limit`),
+    );
   }
 
   /** The peer accepted our open (ACK). */

@@ -30,7 +30,13 @@ export interface SendTarget {
  * @param defaultOverflow the session's `overflow` option
  * @param highWaterMark bytes, for the overflow error's message
  */
-export function send(target: SendTarget, source: ByteSource, options: SendOptions, defaultOverflow: OverflowStrategy, highWaterMark: number): Observable<never> {
+export function send(
+  target: SendTarget,
+  source: ByteSource,
+  options: SendOptions,
+  defaultOverflow: OverflowStrategy,
+  highWaterMark: number,
+): Observable<never> {
   return new Observable<never>((subscriber) => {
     const end = options.end ?? true;
     let done = false;
@@ -103,7 +109,11 @@ export function send(target: SendTarget, source: ByteSource, options: SendOption
 }
 
 /** Pulls a source only while the queue is under the high-water mark (each write is awaited). */
-async function pump(target: SendTarget, source: AsyncIterable<Uint8Array | string> | Iterable<Uint8Array | string>, stopped: () => boolean): Promise<void> {
+async function pump(
+  target: SendTarget,
+  source: AsyncIterable<Uint8Array | string> | Iterable<Uint8Array | string>,
+  stopped: () => boolean,
+): Promise<void> {
   if (!(Symbol.asyncIterator in source)) {
     const it = source[Symbol.iterator]();
     for (let r = it.next(); !r.done; r = it.next()) {

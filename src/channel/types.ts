@@ -63,10 +63,7 @@ export interface SendOptions {
 }
 
 /** What {@link Channel.send} accepts: push (Observable) or pull (AsyncIterable / Iterable) sources of bytes or strings. */
-export type ByteSource =
-  | Observable<Uint8Array | string>
-  | AsyncIterable<Uint8Array | string>
-  | Iterable<Uint8Array | string>;
+export type ByteSource = Observable<Uint8Array | string> | AsyncIterable<Uint8Array | string> | Iterable<Uint8Array | string>;
 
 /**
  * One bidirectional byte channel of a session.

@@ -81,7 +81,11 @@ export function writable(channel: Channel, options: WritableOptions = {}): Sink.
  * yield* send(channel, readable(channel)); // echo
  * ```
  */
-export function send<E, R>(channel: Channel, source: Stream.Stream<Uint8Array | string, E, R>, options: WritableOptions = {}): Effect.Effect<void, RxmuxError | E, R> {
+export function send<E, R>(
+  channel: Channel,
+  source: Stream.Stream<Uint8Array | string, E, R>,
+  options: WritableOptions = {},
+): Effect.Effect<void, RxmuxError | E, R> {
   const end = options.end ?? true;
   return Stream.runForEach(source, (chunk) => write(channel, chunk)).pipe(
     Effect.onExit((exit) =>

@@ -3,7 +3,15 @@
 import { Context, Effect, Layer, Scope, type Stream } from 'effect';
 import { Socket } from 'effect/socket';
 import type { SchedulerLike } from 'rxjs';
-import { createSession, type Carrier, type Channel, type OpenOptions, type Session, type SessionOptions, type SessionStats } from '../index.js';
+import {
+  createSession,
+  type Carrier,
+  type Channel,
+  type OpenOptions,
+  type Session,
+  type SessionOptions,
+  type SessionStats,
+} from '../index.js';
 import { scopedChannel, type MuxChannel } from './channel.js';
 import { clockScheduler } from './clock-scheduler.js';
 import { failWith, type RxmuxError } from './errors.js';
@@ -153,7 +161,9 @@ export const fromSocket = (
  * const Live = layer({ role: 'client' }).pipe(Layer.provide(NodeSocket.layerNet({ host: '127.0.0.1', port: 7000 })));
  * ```
  */
-export const layer = (options: MuxSessionOptions & { readonly socket?: SocketCarrierOptions }): Layer.Layer<MuxSession, RxmuxError, Socket.Socket> =>
+export const layer = (
+  options: MuxSessionOptions & { readonly socket?: SocketCarrierOptions },
+): Layer.Layer<MuxSession, RxmuxError, Socket.Socket> =>
   Layer.effect(MuxSession)(Effect.flatMap(Effect.service(Socket.Socket), (socket) => fromSocket(socket, options)));
 
 /**
@@ -167,4 +177,3 @@ export const layer = (options: MuxSessionOptions & { readonly socket?: SocketCar
  */
 export const layerCarrier = (carrier: Carrier, options: MuxSessionOptions): Layer.Layer<MuxSession, RxmuxError> =>
   Layer.effect(MuxSession)(make(carrier, options));
-

@@ -46,7 +46,10 @@ function isCleanClose(error: Socket.SocketError): boolean {
  *
  * @returns fails with `MuxCarrierError` when the socket cannot connect (`cause`: the SocketError).
  */
-export const socketCarrier = (socket: Socket.Socket, options: SocketCarrierOptions = {}): Effect.Effect<Carrier, MuxCarrierError, Scope.Scope> =>
+export const socketCarrier = (
+  socket: Socket.Socket,
+  options: SocketCarrierOptions = {},
+): Effect.Effect<Carrier, MuxCarrierError, Scope.Scope> =>
   Effect.gen(function* () {
     const highWaterMark = options.highWaterMark ?? 1024 * 1024;
     const scope = yield* Effect.scope;

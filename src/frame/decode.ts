@@ -72,7 +72,15 @@ function headerBytes(version: number, type: number, flags: number, streamId: num
   return b;
 }
 
-function checkFields(version: number, type: number, streamId: number, length: number, maxFrameSize: number, flags = 0, first = false): MuxError | undefined {
+function checkFields(
+  version: number,
+  type: number,
+  streamId: number,
+  length: number,
+  maxFrameSize: number,
+  flags = 0,
+  first = false,
+): MuxError | undefined {
   if (version !== PROTOCOL_VERSION) return versionError(headerBytes(version, type, flags, streamId, length), first);
   switch (type) {
     case FrameType.Data:
@@ -275,7 +283,13 @@ export class FrameDecoder {
   constructor(onFrame: (frame: Frame) => void, options: DecodeOptions = {}) {
     const { checkHeader, onSkip, onDataPart } = options;
     // Only frames that passed the version check get here.
-    const header = (type: number, flags: number, streamId: number, length: number): FrameHeader => ({ version: PROTOCOL_VERSION, type, flags, streamId, length });
+    const header = (type: number, flags: number, streamId: number, length: number): FrameHeader => ({
+      version: PROTOCOL_VERSION,
+      type,
+      flags,
+      streamId,
+      length,
+    });
     const sink: FrameSink = {
       header: (type, flags, streamId, length) => checkHeader?.(header(type, flags, streamId, length)),
       frame: (type, flags, streamId, length, data) => onFrame(toFrame(type, flags, streamId, length, data)),

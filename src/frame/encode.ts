@@ -3,14 +3,7 @@ import { writeU32 } from '../util/bytes.js';
 import type { Frame } from './frame.js';
 
 /** Writes a 12-byte header into `target` at `offset`. Pure; no allocation. */
-export function writeHeader(
-  target: Uint8Array,
-  offset: number,
-  type: number,
-  flags: number,
-  streamId: number,
-  length: number,
-): void {
+export function writeHeader(target: Uint8Array, offset: number, type: number, flags: number, streamId: number, length: number): void {
   target[offset] = PROTOCOL_VERSION;
   target[offset + 1] = type;
   target[offset + 2] = (flags >>> 8) & 0xff;

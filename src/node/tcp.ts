@@ -147,7 +147,8 @@ export function listen(options: ListenOptions = {}): Observable<Session> {
  * @throws MuxError ERR_MUX_INVALID_OPTION for a bad option (checked when called, not when subscribed).
  */
 export function connect(options: ConnectOptions): Observable<Session> {
-  if (options === null || typeof options !== 'object') throw new MuxError('ERR_MUX_INVALID_OPTION', 'connect: options with a port are required');
+  if (options === null || typeof options !== 'object')
+    throw new MuxError('ERR_MUX_INVALID_OPTION', 'connect: options with a port are required');
   refuseRole(options, 'connect', 'client');
   const { own, session: sessionOptions } = split(options);
   checkPort(own.port, true);

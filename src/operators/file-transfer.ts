@@ -120,7 +120,8 @@ class ChannelReader {
     } catch (e) {
       throw new MuxError('ERR_MUX_DECODE', `file transfer: ${what} is not valid UTF-8 JSON`, { cause: e });
     }
-    if (value === null || typeof value !== 'object' || Array.isArray(value)) throw decodeError(`file transfer: ${what} is not a JSON object`);
+    if (value === null || typeof value !== 'object' || Array.isArray(value))
+      throw decodeError(`file transfer: ${what} is not a JSON object`);
     return value as Record<string, unknown>;
   }
 }
@@ -148,7 +149,11 @@ function transferError(e: unknown, who: 'sendFile' | 'receiveFile', path: string
   const detail = typeof message === 'string' ? message : String(e);
   if (typeof code === 'string' && BAD_PATH.has(code)) {
     const hint = code === 'ENOENT' ? (who === 'receiveFile' ? `: the directory ${dirname(path)} does not exist` : ': no such file') : '';
-    return new MuxError('ERR_MUX_INVALID_ARGUMENT', `${who}: cannot ${who === 'receiveFile' ? 'write' : 'read'} ${path}${hint} (${detail})`, { cause: e });
+    return new MuxError(
+      'ERR_MUX_INVALID_ARGUMENT',
+      `${who}: cannot ${who === 'receiveFile' ? 'write' : 'read'} ${path}${hint} (${detail})`,
+      { cause: e },
+    );
   }
   return new MuxError('ERR_MUX_INTERNAL', `${who}: file system error on ${path}: ${detail}`, { cause: e });
 }
@@ -186,7 +191,8 @@ export function sendFile(channel: Channel, path: string, options: SendFileOption
         while (sent < size && !stopped) {
           const buf = new Uint8Array(Math.min(chunkSize, size - sent));
           const { bytesRead } = await file.read(buf, 0, buf.byteLength, sent);
-          if (bytesRead === 0) throw new MuxError('ERR_MUX_INTERNAL', `sendFile: ${path} shrank to ${sent} bytes while it was sent (${size} announced)`);
+          if (bytesRead === 0)
+            throw new MuxError('ERR_MUX_INTERNAL', `sendFile: ${path} shrank to ${sent} bytes while it was sent (${size} announced)`);
           const chunk = bytesRead === buf.byteLength ? buf : buf.subarray(0, bytesRead);
           hash.update(chunk);
           await channel.write(chunk);
@@ -204,7 +210,9 @@ export function sendFile(channel: Channel, path: string, options: SendFileOption
       if (verdict === null) throw decodeError('sendFile: the receiver ended the channel without a verdict');
       if (verdict.ok !== true) {
         const code = isCode(verdict.code) ? verdict.code : 'ERR_MUX_INTERNAL';
-        throw new MuxError(code, `sendFile: the receiver refused the file: ${String(verdict.message ?? 'no reason given')}`, { remote: true });
+        throw new MuxError(code, `sendFile: the receiver refused the file: ${String(verdict.message ?? 'no reason given')}`, {
+          remote: true,
+        });
       }
     };
     run().then(
@@ -258,7 +266,8 @@ export function receiveFile(channel: Channel, path: string, options: ReceiveFile
       const header = await reader.json(maxHeader, 'the header');
       if (header === null) throw decodeError('receiveFile: the channel ended before the header');
       const size = header.size;
-      if (typeof size !== 'number' || !Number.isSafeInteger(size) || size < 0) throw decodeError(`receiveFile: bad size in the header: ${String(size)}`);
+      if (typeof size !== 'number' || !Number.isSafeInteger(size) || size < 0)
+        throw decodeError(`receiveFile: bad size in the header: ${String(size)}`);
       if (stopped) return;
       const file = await open(part, 'w');
       created = true;

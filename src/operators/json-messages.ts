@@ -43,7 +43,11 @@ export function jsonMessages<T = unknown>(options: JsonMessagesOptions = {}): Js
       try {
         text = JSON.stringify(value);
       } catch (e) {
-        throw new MuxError('ERR_MUX_INVALID_ARGUMENT', `jsonMessages: value cannot be encoded as JSON: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+        throw new MuxError(
+          'ERR_MUX_INVALID_ARGUMENT',
+          `jsonMessages: value cannot be encoded as JSON: ${e instanceof Error ? e.message : String(e)}`,
+          { cause: e },
+        );
       }
       if (text === undefined) throw new MuxError('ERR_MUX_INVALID_ARGUMENT', `jsonMessages: a ${typeof value} value has no JSON form`);
       return framing.frame(encoder.encode(text));
@@ -61,7 +65,9 @@ export function jsonMessages<T = unknown>(options: JsonMessagesOptions = {}): Js
       try {
         return JSON.parse(text) as T;
       } catch (e) {
-        throw new MuxError('ERR_MUX_DECODE', `jsonMessages: a message is not valid JSON: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+        throw new MuxError('ERR_MUX_DECODE', `jsonMessages: a message is not valid JSON: ${e instanceof Error ? e.message : String(e)}`, {
+          cause: e,
+        });
       }
     }),
   );

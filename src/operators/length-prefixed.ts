@@ -55,7 +55,10 @@ export function lengthPrefixed(options: LengthPrefixedOptions = {}): LengthPrefi
   const max = sizeOption('maxMessageSize', options.maxMessageSize, DEFAULT_MAX_MESSAGE_SIZE);
   const frame = (message: Uint8Array): Uint8Array => {
     if (!(message instanceof Uint8Array)) {
-      throw new MuxError('ERR_MUX_INVALID_ARGUMENT', `lengthPrefixed: expected a Uint8Array message, got ${message === null ? 'null' : typeof message}`);
+      throw new MuxError(
+        'ERR_MUX_INVALID_ARGUMENT',
+        `lengthPrefixed: expected a Uint8Array message, got ${message === null ? 'null' : typeof message}`,
+      );
     }
     const n = message.byteLength;
     if (n > max) throw new MuxError('ERR_MUX_LIMIT', `lengthPrefixed: message of ${n} bytes exceeds maxMessageSize (${max})`);
@@ -87,7 +90,11 @@ export function lengthPrefixed(options: LengthPrefixedOptions = {}): LengthPrefi
       return source.subscribe({
         next: (chunk) => {
           try {
-            decoder.push(chunk, (m) => subscriber.next(m), () => subscriber.closed);
+            decoder.push(
+              chunk,
+              (m) => subscriber.next(m),
+              () => subscriber.closed,
+            );
           } catch (e) {
             subscriber.error(e);
           }
@@ -95,7 +102,9 @@ export function lengthPrefixed(options: LengthPrefixedOptions = {}): LengthPrefi
         error: (e) => subscriber.error(e),
         complete: () => {
           if (decoder.partial) {
-            subscriber.error(new MuxError('ERR_MUX_DECODE', `lengthPrefixed: the stream ended inside a message (${decoder.partialDescription})`));
+            subscriber.error(
+              new MuxError('ERR_MUX_DECODE', `lengthPrefixed: the stream ended inside a message (${decoder.partialDescription})`),
+            );
           } else {
             subscriber.complete();
           }
@@ -132,7 +141,10 @@ export class MessageDecoder {
    */
   push(chunk: Uint8Array, emit: (message: Uint8Array) => void, stopped: () => boolean = () => false): void {
     if (!(chunk instanceof Uint8Array)) {
-      throw new MuxError('ERR_MUX_INVALID_ARGUMENT', `lengthPrefixed: expected Uint8Array chunks, got ${chunk === null ? 'null' : typeof chunk}`);
+      throw new MuxError(
+        'ERR_MUX_INVALID_ARGUMENT',
+        `lengthPrefixed: expected Uint8Array chunks, got ${chunk === null ? 'null' : typeof chunk}`,
+      );
     }
     let at = 0;
     const end = chunk.byteLength;

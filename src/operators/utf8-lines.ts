@@ -63,7 +63,12 @@ export function utf8Lines(options: Utf8LinesOptions = {}): OperatorFunction<Uint
       return source.subscribe({
         next: (chunk) => {
           if (!(chunk instanceof Uint8Array)) {
-            subscriber.error(new MuxError('ERR_MUX_INVALID_ARGUMENT', `utf8Lines: expected Uint8Array chunks, got ${chunk === null ? 'null' : typeof chunk}`));
+            subscriber.error(
+              new MuxError(
+                'ERR_MUX_INVALID_ARGUMENT',
+                `utf8Lines: expected Uint8Array chunks, got ${chunk === null ? 'null' : typeof chunk}`,
+              ),
+            );
             return;
           }
           const end = chunk.byteLength;

@@ -69,7 +69,10 @@ export class InboundFrames implements FrameSink {
     if (type !== FrameType.Data || length === 0) return undefined;
     if (flags & Flag.SYN) {
       // The window rule first (as for ACK): more than the initial window is a violation, not oversized metadata.
-      if (length > INITIAL_WINDOW) return new MuxError('ERR_MUX_PROTOCOL', `Data on new channel ${id} exceeds the initial window`, { wireCode: GoAwayCode.ProtocolError });
+      if (length > INITIAL_WINDOW)
+        return new MuxError('ERR_MUX_PROTOCOL', `Data on new channel ${id} exceeds the initial window`, {
+          wireCode: GoAwayCode.ProtocolError,
+        });
       if (s.profile === 'rxmux' && length > s.options.maxMetadata) return 'skip';
       return undefined;
     }

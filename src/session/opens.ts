@@ -92,7 +92,10 @@ export class Opens {
       // yamux style (the yamux profile's default): the channel is handed over at once and may send within the
       // initial window before the ACK; a refusal then fails the channel. rxmux style: handed over on the ACK.
       const eager = !(options.waitForAccept ?? s.profile === 'rxmux');
-      const idle = { readTimeout: options.readTimeout ?? s.options.readTimeout, writeTimeout: options.writeTimeout ?? s.options.writeTimeout };
+      const idle = {
+        readTimeout: options.readTimeout ?? s.options.readTimeout,
+        writeTimeout: options.writeTimeout ?? s.options.writeTimeout,
+      };
       ch.openLocal(refusal, options.weight ?? 1, idle, options.timeout ?? s.options.openTimeout, eager ? undefined : subscriber);
       if (eager) {
         subscriber.next(ch.view);
@@ -124,7 +127,8 @@ export class Opens {
     const bytes = toBytes(meta);
     if (bytes.byteLength === 0) return EMPTY;
     const s = this.s;
-    if (s.profile === 'yamux') return new MuxError('ERR_MUX_UNSUPPORTED', 'metadata needs the rxmux profile; this session uses the yamux profile');
+    if (s.profile === 'yamux')
+      return new MuxError('ERR_MUX_UNSUPPORTED', 'metadata needs the rxmux profile; this session uses the yamux profile');
     if (bytes.byteLength > s.options.maxMetadata) {
       return new MuxError('ERR_MUX_LIMIT', `metadata of ${bytes.byteLength} bytes exceeds the ${s.options.maxMetadata}-byte limit`);
     }

@@ -20,7 +20,6 @@ import { Pings } from './pings.js';
 import { Turns } from './turns.js';
 import type { IncomingChannel, OpenOptions, Session, SessionEnd, SessionStats } from './types.js';
 
-
 /** The session (applications see it as {@link Session}); the channels' {@link ChannelHost}. */
 export class SessionImpl implements Session, ChannelHost {
   readonly role: 'client' | 'server';
@@ -211,7 +210,10 @@ export class SessionImpl implements Session, ChannelHost {
     }
     const error =
       code === GoAwayCode.ProtocolError
-        ? new MuxError('ERR_MUX_PROTOCOL', `peer ended the session reporting a protocol error (GoAway 1)${this.roleHint()}`, { wireCode: code, remote: true })
+        ? new MuxError('ERR_MUX_PROTOCOL', `peer ended the session reporting a protocol error (GoAway 1)${this.roleHint()}`, {
+            wireCode: code,
+            remote: true,
+          })
         : new MuxError('ERR_MUX_INTERNAL', `peer ended the session with GoAway ${code}`, { wireCode: code, remote: true });
     this.finish(error, 'end');
   }
@@ -249,7 +251,9 @@ export class SessionImpl implements Session, ChannelHost {
       this.flushNow();
     } catch (e) {
       // Nobody would see it here (a rejected microtask): fail the session instead.
-      this.fatal(new MuxError('ERR_MUX_INTERNAL', `internal error while writing: ${String(e)}`, { cause: e, wireCode: GoAwayCode.InternalError }));
+      this.fatal(
+        new MuxError('ERR_MUX_INTERNAL', `internal error while writing: ${String(e)}`, { cause: e, wireCode: GoAwayCode.InternalError }),
+      );
     }
   };
 
@@ -304,7 +308,13 @@ export class SessionImpl implements Session, ChannelHost {
       this.inbound.push(chunk);
     } catch (e) {
       if (e instanceof MuxError) this.fatal(e);
-      else this.fatal(new MuxError('ERR_MUX_INTERNAL', `internal error while handling a frame: ${String(e)}`, { cause: e, wireCode: GoAwayCode.InternalError }));
+      else
+        this.fatal(
+          new MuxError('ERR_MUX_INTERNAL', `internal error while handling a frame: ${String(e)}`, {
+            cause: e,
+            wireCode: GoAwayCode.InternalError,
+          }),
+        );
     } finally {
       this.turns.leave();
     }

@@ -15,10 +15,11 @@ export class OnceSignal<T> {
     this.value = value;
     const subs = this.subs;
     this.subs = undefined;
-    if (subs) for (const s of subs) {
-      s.next(value);
-      s.complete();
-    }
+    if (subs)
+      for (const s of subs) {
+        s.next(value);
+        s.complete();
+      }
   }
 
   readonly observable: Observable<T> = new Observable<T>((s) => {

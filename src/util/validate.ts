@@ -12,12 +12,22 @@ export function badOption(where: string, name: string, expected: string, got?: u
 /** Throws unless `options` is an object. */
 export function checkOptionsObject(where: string, options: unknown): void {
   if (options === null || typeof options !== 'object') {
-    throw new MuxError('ERR_MUX_INVALID_OPTION', `${where ? `${where}: ` : ''}options: expected an object, got ${options === null ? 'null' : typeof options}`);
+    throw new MuxError(
+      'ERR_MUX_INVALID_OPTION',
+      `${where ? `${where}: ` : ''}options: expected an object, got ${options === null ? 'null' : typeof options}`,
+    );
   }
 }
 
 /** An integer option from `min` to `max` (inclusive); `fallback` when undefined. */
-export function intOption(where: string, name: string, value: unknown, fallback: number, min: number, max: number = Number.MAX_SAFE_INTEGER): number {
+export function intOption(
+  where: string,
+  name: string,
+  value: unknown,
+  fallback: number,
+  min: number,
+  max: number = Number.MAX_SAFE_INTEGER,
+): number {
   if (value === undefined) return fallback;
   if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
     throw badOption(where, name, `an integer from ${min} to ${max}`, value);
@@ -36,7 +46,15 @@ export function boolOption<F extends boolean | undefined>(where: string, name: s
 export function oneOfOption<T extends string>(where: string, name: string, value: unknown, allowed: readonly T[], fallback: T): T {
   if (value === undefined) return fallback;
   if (typeof value !== 'string' || !(allowed as readonly string[]).includes(value)) {
-    throw badOption(where, name, allowed.map((a) => `'${a}'`).join(', ').replace(/, ([^,]*)$/, ' or $1'), value);
+    throw badOption(
+      where,
+      name,
+      allowed
+        .map((a) => `'${a}'`)
+        .join(', ')
+        .replace(/, ([^,]*)$/, ' or $1'),
+      value,
+    );
   }
   return value as T;
 }
