@@ -2,25 +2,30 @@
  * Helpers for the rxmux/effect specs: run an Effect in virtual time (TestClock) with a scope, and two sessions over
  * an in-memory pair driven by the same Effect Clock.
  */
-import { Effect, Exit, type Scope } from 'effect';
+import { Effect, type Scope } from 'effect';
 import { TestClock } from 'effect/testing';
 import { memoryPair, type MemoryCarrier, type MemoryPairOptions } from '../../src/carriers/memory.js';
 import { clockScheduler, make, type MuxSessionOptions, type MuxSessionService } from '../../src/effect.js';
 
-/** Runs `effect` scoped, under TestClock (time moves only with TestClock.adjust); rejects with its failure. */
-export function runTest<A, E>(effect: Effect.Effect<A, E, Scope.Scope>): Promise<A> {
-  return Effect.runPromise(Effect.scoped(effect).pipe(Effect.provide(TestClock.layer())));
-}
-
-/** Runs `effect` scoped under TestClock and resolves with its Exit. */
-export function runTestExit<A, E>(effect: Effect.Effect<A, E, Scope.Scope>): Promise<Exit.Exit<A, E>> {
-  return Effect.runPromise(Effect.exit(Effect.scoped(effect)).pipe(Effect.provide(TestClock.layer())));
+/**
+ * Runs `effect` scoped, under TestClock (time moves only with TestClock.adjust); rejects with its failure.
+ *
+ * Resolves only after Effect's dispatcher had its next turn: closing the scope interrupts child fibers that were
+ * forked but not started yet, and their start tasks (no-ops now) are still queued on it. Run after the test file's
+ * teardown, they would touch fibers jest has already cleaned off the global scope (JEST-01 warnings).
+ */
+export async function runTest<A, E>(effect: Effect.Effect<A, E, Scope.Scope>): Promise<A> {
+  try {
+    return await Effect.runPromise(Effect.scoped(effect).pipe(Effect.provide(TestClock.layer())));
+  } finally {
+    await new Promise((resolve) => setImmediate(resolve));
+  }
 }
 
 /** Lets every fiber that is ready run (many turns of Effect's scheduler), without moving the clock. */
 export const settle: Effect.Effect<void> = Effect.forEach(Array.from({ length: 50 }), () => Effect.yieldNow, { discard: true });
 
-export interface Pair {
+interface Pair {
   client: MuxSessionService;
   server: MuxSessionService;
   a: MemoryCarrier;
