@@ -54,3 +54,23 @@ export const chunked = (data: Uint8Array, size = 16 * 1024): Stream.Stream<Uint8
       for (let i = 0; i < data.byteLength; i += size) yield data.subarray(i, i + size);
     })(),
   );
+
+/** `stream` with every chunk also fed to a SHA-256; `digest()` reads the count and hash of what passed so far. */
+export function hashing<E, R>(
+  stream: Stream.Stream<Uint8Array, E, R>,
+): {
+  stream: Stream.Stream<Uint8Array, E, R>;
+  digest: () => { bytes: number; sha: string };
+} {
+  const hash = createHash('sha256');
+  let bytes = 0;
+  return {
+    stream: Stream.tap(stream, (chunk) =>
+      Effect.sync(() => {
+        hash.update(chunk);
+        bytes += chunk.byteLength;
+      }),
+    ),
+    digest: () => ({ bytes, sha: hash.copy().digest('hex') }),
+  };
+}

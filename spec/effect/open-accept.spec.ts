@@ -40,6 +40,28 @@ describe('rxmux/effect open and accept', () => {
     expect(result).toEqual({ reply: 'hello files/a.txt', served: [{ seenMeta: 'files/a.txt', data: 'abcdef' }] });
   });
 
+  it('opens that arrive together (one carrier chunk) are all taken by one incoming Stream, one pull each', async () => {
+    const result = await runTest(
+      Effect.gen(function* () {
+        const { client, server } = yield* sessionPair();
+        const ids: number[] = [];
+        const serving = yield* server.incoming.pipe(
+          Stream.take(5),
+          Stream.runForEach((request) => Effect.sync(() => ids.push(request.request.accept({ meta: `ok ${request.metaText}` }).id))),
+          Effect.forkChild,
+        );
+        const replies = yield* Effect.forEach(
+          [1, 2, 3, 4, 5],
+          (n) => Effect.scoped(Effect.map(client.open({ meta: String(n) }), (ch) => text(ch.replyMeta))),
+          { concurrency: 'unbounded' },
+        );
+        yield* Fiber.join(serving);
+        return { replies, ids };
+      }),
+    );
+    expect(result).toEqual({ replies: ['ok 1', 'ok 2', 'ok 3', 'ok 4', 'ok 5'], ids: [1, 3, 5, 7, 9] });
+  });
+
   it('a reject with a reason fails the open with MuxRejectedError carrying reason and code, matched with catchTag', async () => {
     const result = await runTest(
       Effect.gen(function* () {

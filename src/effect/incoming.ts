@@ -49,22 +49,32 @@ function wrapIncoming(request: IncomingChannel): MuxIncoming {
 /**
  * The next open from the peer: subscribes to `session.incoming$` for one request only, so requests not yet pulled wait
  * in the session's accept backlog (default 256; past it the session answers RST). Fails with `Cause.Done` once the
- * session ended cleanly.
+ * session ended cleanly. The fiber resumes only once that subscription is torn down: a consumer that pulls again at
+ * once (the resume may run synchronously) then finds `incoming$` free, not busy.
  */
 function nextIncoming(session: Session): Effect.Effect<MuxIncoming, RxmuxError | Cause.Done> {
   return Effect.callback<MuxIncoming, RxmuxError | Cause.Done>((resume) => {
-    let got = false;
+    let outcome: Effect.Effect<MuxIncoming, RxmuxError | Cause.Done> | undefined;
+    let interrupted = false;
     const sub = session.incoming$.pipe(take(1)).subscribe({
       next: (request) => {
-        got = true;
-        resume(Effect.succeed(wrapIncoming(request)));
+        outcome = Effect.succeed(wrapIncoming(request));
       },
-      error: (error: unknown) => resume(failWith(error)),
+      error: (error: unknown) => {
+        outcome = failWith(error);
+      },
       complete: () => {
-        if (!got) resume(Cause.done());
+        outcome ??= Cause.done();
       },
     });
-    return Effect.sync(() => sub.unsubscribe());
+    // Runs after take's own teardown (added first), i.e. once the session no longer counts us as its acceptor.
+    sub.add(() => {
+      if (!interrupted && outcome) resume(outcome);
+    });
+    return Effect.sync(() => {
+      interrupted = true;
+      sub.unsubscribe();
+    });
   });
 }
 
