@@ -22,6 +22,12 @@ function carrierFailure(message: string, cause: unknown): MuxError {
   return new MuxError('ERR_MUX_CARRIER', message, { cause });
 }
 
+/** A SocketError's message, with the underlying error's (e.g. `connect ECONNREFUSED 127.0.0.1:7000`) when it has one. */
+function describe(error: Socket.SocketError): string {
+  const inner = (error.reason as { readonly cause?: unknown }).cause;
+  return inner instanceof Error && inner.message ? `${error.message}: ${inner.message}` : error.message;
+}
+
 /** True when a SocketError is the peer's clean close (TCP end, WebSocket close 1000). */
 function isCleanClose(error: Socket.SocketError): boolean {
   return error.reason._tag === 'SocketCloseError' && error.reason.code === 1000;
@@ -56,7 +62,7 @@ export const socketCarrier = (
     const readerScope = yield* Scope.fork(scope);
     const writerScope = yield* Scope.fork(scope);
     const reader = yield* Scope.provide(socket.reader, readerScope).pipe(
-      Effect.mapError((e) => fromMuxError(carrierFailure(`socket failed to open: ${e.message}`, e)) as MuxCarrierError),
+      Effect.mapError((e) => fromMuxError(carrierFailure(`socket failed to open: ${describe(e)}`, e)) as MuxCarrierError),
     );
     const writer = yield* Scope.provide(socket.writer, writerScope);
     const fork = new ClockScheduler(yield* Effect.context<never>()).fork;
@@ -94,7 +100,7 @@ export const socketCarrier = (
             Effect.sync(() => {
               writing = false;
               pending = [];
-              fail(carrierFailure(`socket write failed: ${e.message}`, e));
+              fail(carrierFailure(`socket write failed: ${describe(e)}`, e));
             }),
           onSuccess: () =>
             Effect.suspend(() => {
@@ -128,7 +134,7 @@ export const socketCarrier = (
                 current?.complete();
               } else {
                 const code = e.reason._tag === 'SocketCloseError' ? e.reason.code : undefined;
-                fail(new MuxError('ERR_MUX_CARRIER', `socket failed: ${e.message}`, { cause: e, wireCode: code, remote: true }));
+                fail(new MuxError('ERR_MUX_CARRIER', `socket failed: ${describe(e)}`, { cause: e, wireCode: code, remote: true }));
               }
             }),
           ),
