@@ -23,8 +23,11 @@ const root = resolve(__dirname, '../..');
 const tsx = join(root, 'node_modules/tsx/dist/cli.mjs');
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { name: string; version: string; license: string };
 
-/** Packages the scratch project takes from this repository's node_modules (linked, not downloaded). */
-const LINKED = ['rxjs', 'tslib', 'ws', '@types/node', '@types/ws', 'undici-types'];
+/**
+ * Packages the scratch project takes from this repository's node_modules (linked, not downloaded): the peers (rxjs,
+ * and effect for rxmux/effect) and what the README blocks import besides rxmux.
+ */
+const LINKED = ['rxjs', 'tslib', 'ws', '@types/node', '@types/ws', 'undici-types', 'effect', '@effect/platform-node-shared'];
 
 /** Node loads ES modules with require() (unflagged from 20.19 and 22.12). */
 const REQUIRE_ESM = ((major: number, minor: number) => major > 22 || (major === 22 && minor >= 12) || (major === 20 && minor >= 19))(
@@ -62,8 +65,10 @@ beforeAll(() => {
     app,
   );
   if (installed.status !== 0) throw new Error(`npm install of the tarball failed:\n${installed.err}`);
-  mkdirSync(join(app, 'node_modules', '@types'), { recursive: true });
-  for (const name of LINKED) symlinkSync(join(root, 'node_modules', name), join(app, 'node_modules', name), 'dir');
+  for (const name of LINKED) {
+    mkdirSync(dirname(join(app, 'node_modules', name)), { recursive: true });
+    symlinkSync(join(root, 'node_modules', name), join(app, 'node_modules', name), 'dir');
+  }
 }, 240_000);
 
 afterAll(() => {
@@ -72,7 +77,7 @@ afterAll(() => {
 
 describe('the packed tarball', () => {
   it('holds the build, declarations, README, LICENSE and CHANGELOG, and no sources, specs or source maps', () => {
-    for (const entry of ['index', 'node', 'web', 'testing']) {
+    for (const entry of ['index', 'node', 'web', 'testing', 'effect']) {
       expect(packedFiles).toContain(`dist/${entry}.js`);
       expect(packedFiles).toContain(`dist/${entry}.d.ts`);
     }
@@ -125,14 +130,14 @@ describe('the installed package', () => {
         '--input-type=module',
         '-e',
         `
-      const core = await import('rxmux'), node = await import('rxmux/node'), web = await import('rxmux/web'), testing = await import('rxmux/testing');
-      console.log(JSON.stringify([typeof core.multiplex, typeof core.MuxError, typeof node.listen, typeof node.socketCarrier, typeof web.websocketSessions, typeof web.toWebStreams, typeof testing.virtualPeer]));
+      const core = await import('rxmux'), node = await import('rxmux/node'), web = await import('rxmux/web'), testing = await import('rxmux/testing'), effect = await import('rxmux/effect');
+      console.log(JSON.stringify([typeof core.multiplex, typeof core.MuxError, typeof node.listen, typeof node.socketCarrier, typeof web.websocketSessions, typeof web.toWebStreams, typeof testing.virtualPeer, typeof effect.make, typeof effect.fromSocket]));
     `,
       ],
       app,
     );
     expect(out.err).toBe('');
-    expect(JSON.parse(out.out)).toEqual(Array(7).fill('function'));
+    expect(JSON.parse(out.out)).toEqual(Array(9).fill('function'));
   });
 
   it('require() gets the same module on Node >= 20.19 (require of an ES module); older Node says ERR_REQUIRE_ESM', () => {

@@ -46,7 +46,7 @@ function isCleanClose(error: Socket.SocketError): boolean {
  *
  * @example
  * ```ts
- * import { NodeSocket } from '@effect/platform-node';
+ * import { NodeSocket } from '@effect/platform-node-shared';
  * const carrier = yield* socketCarrier(yield* NodeSocket.makeNet({ host: '127.0.0.1', port: 7000 }));
  * ```
  *
