@@ -37,6 +37,7 @@ export class ClockScheduler implements SchedulerLike {
     return this.clock.currentTimeMillisUnsafe();
   }
 
+  /** Runs `work` after `delay` ms of the Effect Clock (in a fiber); unsubscribing cancels it (interrupts the fiber). */
   schedule<T>(work: (this: SchedulerAction<T>, state?: T) => void, delay = 0, state?: T): Subscription {
     return new ClockAction(this, work).schedule(state, delay);
   }

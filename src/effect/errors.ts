@@ -86,7 +86,7 @@ export type RxmuxError =
 type Ctor = new (fields: MuxErrorFields<never>) => RxmuxError;
 
 /** The tagged error class for each ERR_MUX_* code (the documented mapping). */
-export const TaggedErrors: { readonly [C in MuxErrorCode]: Ctor } = {
+export const TaggedErrors: { readonly [C in MuxErrorCode]: new (fields: MuxErrorFields<never>) => RxmuxError } = {
   ERR_MUX_PROTOCOL: MuxProtocolError as unknown as Ctor,
   ERR_MUX_INTERNAL: MuxInternalError as unknown as Ctor,
   ERR_MUX_GOAWAY: MuxGoAwayError as unknown as Ctor,

@@ -40,6 +40,7 @@ export interface MuxSessionOptions extends Omit<SessionOptions, 'scheduler'> {
 export interface MuxSessionService {
   /** The rxmux session underneath (RxJS API: the same session can be driven from RxJS code). */
   readonly session: Session;
+  /** This end's role: `client` opens odd stream ids, `server` even ones. */
   readonly role: 'client' | 'server';
   /**
    * Opens a channel: succeeds once the peer accepted (rxmux profile; yamux: at once) with the channel tied to the
