@@ -5,11 +5,11 @@
  */
 import { createServer, type AddressInfo, type Server, type Socket as NetSocket } from 'node:net';
 import { NodeSocket } from '@effect/platform-node-shared';
-import { Deferred, Effect, Fiber, Stream } from 'effect';
+import { Deferred, Effect, Fiber, Layer, Stream } from 'effect';
 import type { Socket } from 'effect/socket';
 import { createSession } from '../../src/index.js';
 import { socketCarrier as nodeSocketCarrier } from '../../src/node.js';
-import { fromSocket, type MuxSessionService } from '../../src/effect.js';
+import { fromSocket, layer, MuxSession, type MuxSessionService } from '../../src/effect.js';
 import { seeded } from './support.js';
 import { chunked, hashStream, runLive, serveSockets, sha256 } from './net.js';
 
@@ -85,6 +85,34 @@ describe('rxmux/effect over an Effect Socket (NodeSocket, loopback TCP)', () => 
     expect(result.stats.bytesIn).toBeGreaterThanOrEqual(3 * MiB + 300 * KiB);
     expect(result.client).toBe('clean');
     expect(result.server.outcome).toBe('clean');
+  });
+
+  it("layer() provides MuxSession over NodeSocket.layerNet's Socket: a program opens and echoes through it", async () => {
+    const result = await runLive(
+      Effect.gen(function* () {
+        const { port } = yield* serveSockets((socket) =>
+          Effect.gen(function* () {
+            const session = yield* fromSocket(socket, { role: 'server', keepAlive: false });
+            yield* session.incoming.pipe(
+              Stream.mapEffect((request) => Effect.scoped(Effect.flatMap(request.accept(), (ch) => Stream.run(ch.stream, ch.sink)))),
+              Stream.runDrain,
+            );
+          }).pipe(Effect.orDie),
+        );
+        const Live = layer({ role: 'client', keepAlive: false }).pipe(Layer.provide(NodeSocket.layerNet({ host: '127.0.0.1', port })));
+        return yield* Effect.gen(function* () {
+          const session = yield* MuxSession;
+          return yield* Effect.scoped(
+            Effect.gen(function* () {
+              const ch = yield* session.open();
+              yield* ch.send(Stream.make('through ', 'the layer'));
+              return yield* ch.stream.pipe(Stream.decodeText(), Stream.mkString);
+            }),
+          );
+        }).pipe(Effect.provide(Live));
+      }),
+    );
+    expect(result).toBe('through the layer');
   });
 
   it('a refused connection fails fromSocket with MuxCarrierError carrying the SocketError', async () => {
