@@ -82,6 +82,37 @@ describe('rxmux/effect open and accept', () => {
     expect(result).toEqual({ outcome: 'ERR_MUX_REJECTED unknown route 404 remote=true', stats: { client: 0, server: 0 } });
   });
 
+  it('a reply metadata over maxMetadata resets the accepted channel: its stream fails with MuxLimitError, the open with MuxRejectedError', async () => {
+    const result = await runTest(
+      Effect.gen(function* () {
+        const { client, server } = yield* sessionPair({ server: { maxMetadata: 16 } });
+        const accepted = yield* server.incoming.pipe(
+          Stream.take(1),
+          Stream.mapEffect((request) =>
+            Effect.scoped(
+              Effect.flatMap(request.accept({ meta: 'x'.repeat(17) }), (ch) =>
+                ch.stream.pipe(
+                  Stream.runDrain,
+                  Effect.as('ended'),
+                  Effect.catchTag('MuxLimitError', (e) => Effect.succeed(e._tag)),
+                ),
+              ),
+            ),
+          ),
+          Stream.runCollect,
+          Effect.forkChild,
+        );
+        const opened = yield* Effect.scoped(client.open()).pipe(
+          Effect.as('opened'),
+          Effect.catch((e) => Effect.succeed(e._tag)),
+        );
+        return { acceptor: yield* Fiber.join(accepted), opened };
+      }),
+    );
+    expect(result.acceptor).toEqual(['MuxLimitError']);
+    expect(result.opened).toBe('MuxRejectedError'); // the open was answered with RST before any accept reached it
+  });
+
   it('an accept that comes 5 s later makes the open wait 5 s of the Effect Clock', async () => {
     const result = await runTest(
       Effect.gen(function* () {
