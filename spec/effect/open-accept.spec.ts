@@ -110,7 +110,7 @@ describe('rxmux/effect open and accept', () => {
       }),
     );
     expect(result.acceptor).toEqual(['MuxLimitError']);
-    expect(result.opened).toBe('MuxRejectedError'); // the open was answered with RST before any accept reached it
+    expect(result.opened).toBe('MuxRejectedError'); // reset while still opening: to the opener, a rejection
   });
 
   it('an accept that comes 5 s later makes the open wait 5 s of the Effect Clock', async () => {
