@@ -2,7 +2,7 @@
  * Helpers for the rxmux/effect specs: run an Effect in virtual time (TestClock) with a scope, and two sessions over
  * an in-memory pair driven by the same Effect Clock.
  */
-import { Effect, Exit, type Scope } from 'effect';
+import { Effect, type Scope } from 'effect';
 import { TestClock } from 'effect/testing';
 import { memoryPair, type MemoryCarrier, type MemoryPairOptions } from '../../src/carriers/memory.js';
 import { clockScheduler, make, type MuxSessionOptions, type MuxSessionService } from '../../src/effect.js';
@@ -12,15 +12,10 @@ export function runTest<A, E>(effect: Effect.Effect<A, E, Scope.Scope>): Promise
   return Effect.runPromise(Effect.scoped(effect).pipe(Effect.provide(TestClock.layer())));
 }
 
-/** Runs `effect` scoped under TestClock and resolves with its Exit. */
-export function runTestExit<A, E>(effect: Effect.Effect<A, E, Scope.Scope>): Promise<Exit.Exit<A, E>> {
-  return Effect.runPromise(Effect.exit(Effect.scoped(effect)).pipe(Effect.provide(TestClock.layer())));
-}
-
 /** Lets every fiber that is ready run (many turns of Effect's scheduler), without moving the clock. */
 export const settle: Effect.Effect<void> = Effect.forEach(Array.from({ length: 50 }), () => Effect.yieldNow, { discard: true });
 
-export interface Pair {
+interface Pair {
   client: MuxSessionService;
   server: MuxSessionService;
   a: MemoryCarrier;

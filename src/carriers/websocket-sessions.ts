@@ -59,7 +59,7 @@ export function websocketSessions(server: WebSocketServerLike, options: WebSocke
   const own: Record<string, unknown> = {};
   const session: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(options)) (OWN_KEYS.has(k) ? own : session)[k] = v;
-  const carrierOptions = (own['carrier'] ?? {}) as WebSocketCarrierOptions;
+  const carrierOptions = (own.carrier ?? {}) as WebSocketCarrierOptions;
   if (carrierOptions === null || typeof carrierOptions !== 'object')
     throw new MuxError('ERR_MUX_INVALID_OPTION', 'option carrier: expected an object');
   const { emit } = sessionServer(own as SessionServerOptions);

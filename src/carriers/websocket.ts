@@ -22,8 +22,10 @@ export interface WebSocketLike {
   /** Starts the closing handshake with a close code (1000 normal, 3000-4999 application) and a reason. */
   close(code?: number, reason?: string): void;
   /** Listens for `'open'`, `'message'` (`{ data }`), `'close'` (`{ code, reason }`) and `'error'` events. */
+  // biome-ignore lint/suspicious/noExplicitAny: the DOM WebSocket's and ws's listener signatures differ; both must be assignable
   addEventListener(type: string, listener: (event: any) => void): void;
   /** Removes a listener added with `addEventListener`. */
+  // biome-ignore lint/suspicious/noExplicitAny: the DOM WebSocket's and ws's listener signatures differ; both must be assignable
   removeEventListener(type: string, listener: (event: any) => void): void;
   /** The `ws` package's abrupt close (destroys the socket). Used by `destroy()` when present. */
   terminate?(): void;

@@ -152,7 +152,7 @@ export abstract class SendingChannel extends ReceivingChannel implements WriterC
   readyBytes(): number {
     const out = this.out;
     if (out === undefined || !this.sendable) return 0;
-    return out.bytes < this.sendWindow ? out.bytes : this.sendWindow;
+    return Math.min(out.bytes, this.sendWindow);
   }
 
   finReady(): boolean {

@@ -1,6 +1,6 @@
 // Owns MuxChannel, the Effect view of one rxmux Channel, and its scoped lifetime (leaving the scope ends or resets it).
 // The RxJS Channel stays reachable as `.channel`, so one channel can be driven from Effect and RxJS code alike.
-import { Effect, Exit, Scope, type Sink, type Stream } from 'effect';
+import { Effect, Exit, type Scope, type Sink, type Stream } from 'effect';
 import type { Channel, ChannelStats } from '../index.js';
 import { failWith, type RxmuxError } from './errors.js';
 import { readable, type ReadableOptions } from './inbound.js';

@@ -1,6 +1,6 @@
 // Owns the bridge from Effect's Clock to rxjs's SchedulerLike: now() reads the Clock, schedule() sleeps on it.
 // Sessions made with rxmux/effect use it by default, so TestClock.adjust drives keep-alive, timeouts and RTT.
-import { Clock, Context, Effect, Fiber } from 'effect';
+import { Clock, Context, Effect, type Fiber } from 'effect';
 import { Subscription, type SchedulerAction, type SchedulerLike } from 'rxjs';
 
 /**

@@ -1,7 +1,7 @@
 // Owns the typed errors of rxmux/effect: one tagged error class per ERR_MUX_* code, and the mapping from MuxError.
 // Everything the Effect API fails with is one of these, so users match them with Effect.catchTag / catchTags.
 import { Data, Effect } from 'effect';
-import { isMuxError, MuxError, type MuxErrorCode } from '../index.js';
+import { isMuxError, type MuxError, type MuxErrorCode } from '../index.js';
 
 /**
  * What every rxmux tagged error carries, copied from the {@link MuxError} it stands for.

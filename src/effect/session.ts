@@ -1,6 +1,6 @@
 // Owns the session as a scoped resource and as a Context service (MuxSession), with Layers for the common cases.
 // Acquiring starts an rxmux session over a carrier (or an Effect Socket); releasing the scope closes it gracefully.
-import { Context, Effect, Layer, Scope, type Stream } from 'effect';
+import { Context, Effect, Layer, type Scope, type Stream } from 'effect';
 import { Socket } from 'effect/socket';
 import type { SchedulerLike } from 'rxjs';
 import {

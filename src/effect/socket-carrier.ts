@@ -1,7 +1,7 @@
 // Owns the adapter from Effect's Socket (effect/socket: NodeSocket, WebSocket layers) to an rxmux Carrier.
 // The carrier lives in the acquiring scope: closing it releases the socket's reader and writer.
 import { Effect, Exit, Scope } from 'effect';
-import { Socket } from 'effect/socket';
+import type { Socket } from 'effect/socket';
 import { Observable, Subject, type Subscriber } from 'rxjs';
 import { MuxError, type Carrier } from '../index.js';
 import { ClockScheduler } from './clock-scheduler.js';

@@ -118,7 +118,7 @@ export function lengthPrefixed(options: LengthPrefixedOptions = {}): LengthPrefi
  * Incremental decoder of u32 BE length-prefixed messages. Holds at most one message.
  * Not part of the public API; used by the operators and by the file transfer.
  */
-export class MessageDecoder {
+class MessageDecoder {
   private header = new Uint8Array(4);
   private headerFill = 0;
   private body: Uint8Array | undefined;

@@ -50,7 +50,7 @@ export interface FairWriterOptions {
  * A channel that becomes ready with at most this many bytes (an interactive message) is served before the round
  * robin, in the next batch, whatever is queued on other channels and whatever the in-flight bound says.
  */
-export const EXPRESS_MAX = 1024;
+const EXPRESS_MAX = 1024;
 
 /** Bytes per slab: headers, small payloads and control frames of a batch are laid out in it back to back. */
 const SLAB_BYTES = 64 * 1024;
