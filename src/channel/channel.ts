@@ -3,7 +3,7 @@
 import type { Observable, Subscriber } from 'rxjs';
 import { MuxError } from '../errors.js';
 import { Flag, FrameType, GoAwayCode, INITIAL_WINDOW } from '../frame/constants.js';
-import type { HeaderVerdict } from '../frame/decode.js';
+import type { HeaderVerdict } from '../frame/header-check.js';
 import { parseReason } from '../frame/reason.js';
 import type { Expiring } from '../util/deadlines.js';
 import { OnceSignal } from '../util/signal.js';

@@ -40,3 +40,6 @@ export const GoAwayCode = {
   /** 2: the sender hit an internal error. */
   InternalError: 2,
 } as const;
+
+/** Largest Data payload a decoder accepts by default (`maxFrameSize`): 16 MiB. */
+export const DEFAULT_MAX_FRAME_SIZE = 16 * 1024 * 1024;
