@@ -3,6 +3,7 @@
 import { Observable, Subject, type SchedulerAction, type SchedulerLike, type Subscriber, type Subscription } from 'rxjs';
 import type { Carrier } from '../carrier.js';
 import { MuxError, MuxErrorCodes } from '../errors.js';
+import { concatBytes } from '../util/bytes.js';
 
 import type { WebSocketLike } from './websocket.js';
 
@@ -18,23 +19,14 @@ const GOAWAY_NORMAL = Uint8Array.of(0, 3, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
 const DESTROYED = 4000;
 
 function join(chunks: readonly Uint8Array[]): Uint8Array {
-  let n = 0;
   let nonEmpty: Uint8Array | undefined;
   let count = 0;
   for (const c of chunks) {
     if (c.byteLength === 0) continue;
-    n += c.byteLength;
     nonEmpty = c;
     count++;
   }
-  if (count <= 1) return nonEmpty ?? new Uint8Array(0);
-  const out = new Uint8Array(n);
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.byteLength;
-  }
-  return out;
+  return count <= 1 ? (nonEmpty ?? new Uint8Array(0)) : concatBytes(chunks);
 }
 
 export class WebSocketCarrier implements Carrier {

@@ -27,3 +27,16 @@ export function readU32(b: Uint8Array, at: number): number {
 export function utf8(bytes: Uint8Array): string {
   return decoder.decode(bytes);
 }
+
+/** The chunks joined into one new array of their total length. */
+export function concatBytes(chunks: readonly Uint8Array[]): Uint8Array {
+  let n = 0;
+  for (const c of chunks) n += c.byteLength;
+  const out = new Uint8Array(n);
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.byteLength;
+  }
+  return out;
+}
