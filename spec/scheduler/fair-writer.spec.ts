@@ -1,5 +1,6 @@
 import { decodeAll, Flag, FrameType, type Frame } from '../../src/frame.js';
-import { FairWriter, type FairWriterOptions, type WriterChannel, type WriterSink } from '../../src/scheduler/fair-writer.js';
+import { FairWriter } from '../../src/scheduler/fair-writer.js';
+import type { FairWriterOptions, WriterChannel, WriterSink } from '../../src/scheduler/types.js';
 import { concatBytes } from '../../src/util/bytes.js';
 
 /** A channel as the writer sees it: a byte queue gated by credit, and an optional FIN after the bytes. */

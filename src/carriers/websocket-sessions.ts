@@ -1,3 +1,5 @@
+// A session per connection of a ws WebSocketServer (websocketSessions), through the shared server-of-sessions
+// rules: a failing connection ends only its own session.
 import { Observable } from 'rxjs';
 import { MuxError } from '../errors.js';
 import { createSession } from '../session/multiplex.js';

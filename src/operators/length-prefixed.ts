@@ -1,3 +1,5 @@
+// Length-prefixed messages over a byte stream (lengthPrefixed): a u32 big-endian length, then the bytes;
+// the incremental decoder, its size limit and the shared size option check.
 import { Observable, type OperatorFunction } from 'rxjs';
 import { MuxError } from '../errors.js';
 import { readU32, writeU32 } from '../util/bytes.js';

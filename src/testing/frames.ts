@@ -1,3 +1,4 @@
+// Frame builders for tests and marble diagrams (f.data, f.open, f.credit, f.ping, ...), in both profiles.
 import { Flag } from '../frame/constants.js';
 import type { DataFrame, GoAwayFrame, PingFrame, WindowUpdateFrame } from '../frame/frame.js';
 import { encodeReason } from '../frame/reason.js';

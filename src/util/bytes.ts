@@ -1,3 +1,5 @@
+// Byte helpers shared by the codec and operators: bytes from strings and views, u32 big-endian reads and
+// writes, UTF-8 decoding, concatenation.
 import { MuxError } from '../errors.js';
 
 const encoder = new TextEncoder();
