@@ -56,7 +56,7 @@ function place(url: string): string {
     const rest = path.slice(nm + '/node_modules/'.length).split('/');
     return rest[0]!.startsWith('@') ? `${rest[0]}/${rest[1]}` : rest[0]!;
   }
-  if (path.startsWith(ROOT_DIR + '/')) return path.slice(ROOT_DIR.length + 1);
+  if (path.startsWith(`${ROOT_DIR}/`)) return path.slice(ROOT_DIR.length + 1);
   return path;
 }
 
@@ -74,7 +74,7 @@ function location(frame: CallFrame): string {
     }
     if (map) {
       const e = map.findEntry(frame.lineNumber, frame.columnNumber) as { originalSource?: string; originalLine?: number };
-      if (e.originalSource) return `${place('file://' + resolve(dirname(path), e.originalSource))}:${(e.originalLine ?? 0) + 1}`;
+      if (e.originalSource) return `${place(`file://${resolve(dirname(path), e.originalSource)}`)}:${(e.originalLine ?? 0) + 1}`;
     }
   }
   return `${place(frame.url)}:${frame.lineNumber + 1}`;
@@ -138,7 +138,7 @@ export function summaryMarkdown(s: Summary): string {
     out.push(`| ${r.selfPct.toFixed(1)} | ${r.selfMs.toFixed(0)} | ${r.totalPct.toFixed(1)} | \`${r.fn}\` | ${r.where} |`);
   out.push('', 'Self time by file or package:', '', '| self % | where |', '|---:|---|');
   for (const f of s.byFile) out.push(`| ${f.selfPct.toFixed(1)} | ${f.where} |`);
-  return out.join('\n') + '\n';
+  return `${out.join('\n')}\n`;
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {

@@ -50,7 +50,7 @@ export async function bundleLauncher(): Promise<Launcher> {
 
 /** Where `npm run setup:interop` builds the Go bench driver (bench/go/benchpeer); RXMUX_GO_BENCH overrides it. */
 export function goBenchPath(): string {
-  return process.env['RXMUX_GO_BENCH'] ?? join(ROOT_DIR, '.tmp', 'interop', 'benchpeer');
+  return process.env.RXMUX_GO_BENCH ?? join(ROOT_DIR, '.tmp', 'interop', 'benchpeer');
 }
 
 /** Why the go-yamux peer cannot run here, or undefined when its driver is built. */
@@ -179,7 +179,7 @@ function startWorker(opts: MeasureOptions, role: 'acceptor' | 'opener', port?: n
       if (!w) inbox.push(m);
       return;
     }
-    if (waiter && waiter.pred(m)) {
+    if (waiter?.pred(m)) {
       const w = waiter;
       waiter = undefined;
       w.resolve(m);

@@ -31,7 +31,7 @@ function tally(path: string): Map<string, { count: number; size: number }> {
     if (type === 'object') kind = name;
     else if (type === 'closure') kind = `(closure) ${name || 'anonymous'}`;
     else if (type === 'hidden' || type === 'code' || type === 'array' || type === 'object shape')
-      kind = `(${type}) ${name.length > 40 ? name.slice(0, 40) + '…' : name}`;
+      kind = `(${type}) ${name.length > 40 ? `${name.slice(0, 40)}…` : name}`;
     else kind = `(${type})`;
     const t = out.get(kind) ?? { count: 0, size: 0 };
     t.count++;
@@ -82,7 +82,7 @@ export function heapMarkdown(d: { rows: HeapRow[]; totalPerChannel: number }): s
     out.push(
       `| ${r.perChannelBytes.toFixed(0)} | ${r.perChannelCount.toFixed(2)} | \`${r.kind.replace(/\|/g, '\\|').replace(/\n/g, ' ')}\` |`,
     );
-  return out.join('\n') + '\n';
+  return `${out.join('\n')}\n`;
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {

@@ -248,7 +248,7 @@ function markdown(res: Results, args: Args): string {
   const peers = args.peers;
   lines.push(`# rxmux benchmark${args.quick ? ' (quick mode)' : ''}`, '');
   lines.push(
-    `${String(res.meta['date'])} · Node ${String(res.meta['node'])} · ${String(res.meta['cpu'])} × ${String(res.meta['cores'])} · ${args.reps} interleaved repetition(s), a fresh pair of processes per measurement`,
+    `${String(res.meta.date)} · Node ${String(res.meta.node)} · ${String(res.meta.cpu)} × ${String(res.meta.cores)} · ${args.reps} interleaved repetition(s), a fresh pair of processes per measurement`,
     '',
   );
   lines.push(
@@ -319,7 +319,7 @@ function markdown(res: Results, args: Args): string {
     lines.push('', '## Failed measurements', '');
     for (const e of errs) lines.push(`- ${e.replace(/\s+/g, ' ').slice(0, 400)}`);
   }
-  return lines.join('\n') + '\n';
+  return `${lines.join('\n')}\n`;
 }
 
 function describeSizes(s: Sizes): string {
@@ -432,7 +432,7 @@ async function main(): Promise<void> {
   res.targets = targets(results);
   const md = markdown(res, args);
   mkdirSync(args.out, { recursive: true });
-  writeFileSync(join(args.out, 'results.json'), JSON.stringify(res, null, 2) + '\n');
+  writeFileSync(join(args.out, 'results.json'), `${JSON.stringify(res, null, 2)}\n`);
   writeFileSync(join(args.out, 'results.md'), md);
   process.stdout.write(md);
 }

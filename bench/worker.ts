@@ -54,7 +54,7 @@ process.on('message', (msg: OrchestratorMessage) => {
  * With BENCH_CPU_PROFILE_DIR set (bench/profile.ts), the V8 CPU profiler (what `node --cpu-prof` runs) samples
  * only the workload: the opener from connect to result, the acceptor from listen to stop; startup is left out.
  */
-const profileDir = process.env['BENCH_CPU_PROFILE_DIR'];
+const profileDir = process.env.BENCH_CPU_PROFILE_DIR;
 let inspector: InspectorSession | undefined;
 function post<T = unknown>(method: string, params?: object): Promise<T> {
   return new Promise((resolve, reject) => inspector!.post(method, params, (e, r) => (e ? reject(e) : resolve(r as T))));
@@ -88,7 +88,7 @@ function result(figures: Figures, info?: Record<string, unknown>): void {
 
 /** With BENCH_HEAP_SNAPSHOT_DIR set (bench/profile.ts), idle writes a heap snapshot before and after opening. */
 function snapshot(name: string): void {
-  const dir = process.env['BENCH_HEAP_SNAPSHOT_DIR'];
+  const dir = process.env.BENCH_HEAP_SNAPSHOT_DIR;
   if (dir) writeHeapSnapshot(join(dir, `${role}-${name}.heapsnapshot`));
 }
 

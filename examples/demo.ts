@@ -27,7 +27,7 @@ import { chatClient, chatServer, Flow, receiveBulk, receiveMetrics, sendBulk, se
 import { FAR_FACTOR, judgeChatLatency } from './demo/latency.js';
 import { LiveView, summary } from './demo/view.js';
 
-const quick = process.argv.includes('--quick') || process.env['DEMO_QUICK'] === '1';
+const quick = process.argv.includes('--quick') || process.env.DEMO_QUICK === '1';
 
 const config = quick
   ? { upload: 4 * MiB, download: 3 * MiB, slow: 1 * MiB, slowRate: 1.5 * MiB, chat: 30, chatEvery: 10, deadline: 30_000 }
@@ -78,7 +78,7 @@ async function main(): Promise<number> {
 
   const pings: number[] = [];
   const startedAt = now();
-  const tty = process.stdout.isTTY === true && process.env['DEMO_PLAIN'] !== '1';
+  const tty = process.stdout.isTTY === true && process.env.DEMO_PLAIN !== '1';
   const view = new LiveView({ flows, client, server, address, startedAt, pings }, process.stdout, tty);
   process.once('SIGINT', () => {
     view.abort();

@@ -33,7 +33,7 @@ const { values, positionals } = parseArgs({
   },
 });
 const mode = positionals[0] === 'send' || positionals[0] === 'receive' ? positionals.shift()! : 'both';
-const tty = process.stdout.isTTY === true && process.env['PLAIN'] !== '1';
+const tty = process.stdout.isTTY === true && process.env.PLAIN !== '1';
 
 function parseSize(text: string): number {
   const m = /^(\d+(?:\.\d+)?)\s*(B|KiB|MiB|GiB)?$/i.exec(text.trim());

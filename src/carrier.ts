@@ -1,3 +1,5 @@
+// The Carrier contract every transport implements for a session: incoming bytes, batched writes with
+// back-pressure (drain$), end and destroy.
 import type { Observable } from 'rxjs';
 
 /**

@@ -1,3 +1,5 @@
+// Session options: their defaults, one check of every option (a MuxError naming the option on bad input),
+// and the resolved form the session and channels read.
 import { asyncScheduler, type SchedulerLike } from 'rxjs';
 import { MuxError } from './errors.js';
 import { INITIAL_WINDOW, MAX_U32 } from './frame/constants.js';

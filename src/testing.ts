@@ -4,4 +4,4 @@ export { virtualPeer } from './testing/virtual-peer.js';
 export type { VirtualPeer } from './testing/virtual-peer.js';
 export { memoryPair } from './carriers/memory.js';
 export { formatFrame, toHex, fromHex } from './frame/format.js';
-export { mulberry32 } from './carriers/memory.js';
+export { mulberry32 } from './util/random.js';

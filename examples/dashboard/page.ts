@@ -251,7 +251,7 @@ function download(session: Session, name: string): void {
   const bar = el('#download-bar');
   const status = el('#download-status');
   const buttons = [...document.querySelectorAll<HTMLButtonElement>('#download-buttons button')];
-  buttons.forEach((b) => (b.disabled = true));
+  for (const b of buttons) b.disabled = true;
   box.dataset.state = 'opening';
   box.dataset.name = name;
   bar.style.width = '0';
@@ -306,9 +306,11 @@ function download(session: Session, name: string): void {
       error: (e: Error & { code?: string }) => {
         box.dataset.state = 'error';
         status.textContent = `✗ ${e.code ?? 'error'}: ${e.message}`;
-        buttons.forEach((b) => (b.disabled = false));
+        for (const b of buttons) b.disabled = false;
       },
-      complete: () => buttons.forEach((b) => (b.disabled = false)),
+      complete: () => {
+        for (const b of buttons) b.disabled = false;
+      },
     });
 }
 

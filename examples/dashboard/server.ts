@@ -104,7 +104,7 @@ async function main(): Promise<void> {
     ws.on('close', () => events.next(`${time()} [page ${n}] disconnected`));
   });
 
-  http.listen(Number(process.env['PORT'] ?? 0), '127.0.0.1');
+  http.listen(Number(process.env.PORT ?? 0), '127.0.0.1');
   await new Promise((resolve) => http.once('listening', resolve));
   const { port } = http.address() as AddressInfo;
   console.log(`Dashboard: http://127.0.0.1:${port}/`);

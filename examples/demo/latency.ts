@@ -17,7 +17,7 @@ export const CHAT_TARGET = { p50: 0.5, p99: 2 } as const;
  * DEMO_LATENCY_FAR_FACTOR overrides it (a number > 1).
  */
 export const FAR_FACTOR = ((): number => {
-  const v = Number(process.env['DEMO_LATENCY_FAR_FACTOR']);
+  const v = Number(process.env.DEMO_LATENCY_FAR_FACTOR);
   return Number.isFinite(v) && v > 1 ? v : 10;
 })();
 

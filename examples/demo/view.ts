@@ -30,13 +30,13 @@ function visible(s: string): number {
 /** Pads (or cuts) to `width` visible characters; `right` aligns right. */
 function pad(s: string, width: number, right = false): string {
   const n = visible(s);
-  if (n > width) return [...s.replace(ANSI, '')].slice(0, Math.max(0, width - 1)).join('') + '…';
+  if (n > width) return `${[...s.replace(ANSI, '')].slice(0, Math.max(0, width - 1)).join('')}…`;
   const fill = ' '.repeat(width - n);
   return right ? fill + s : s + fill;
 }
 
 /** Cuts a line to `cols` visible characters (so a redraw never wraps), keeping escape sequences. */
-function fit(line: string, cols: number): string {
+function fitLine(line: string, cols: number): string {
   if (visible(line) <= cols) return line;
   let out = '';
   let count = 0;
@@ -246,7 +246,7 @@ export class LiveView {
     ];
     const cols = this.out.columns || 120;
     let text = this.drawn > 0 ? `${ESC}${this.drawn}F` : '';
-    for (const line of lines) text += `${ESC}2K${fit(line, cols)}\n`;
+    for (const line of lines) text += `${ESC}2K${fitLine(line, cols)}\n`;
     text += `${ESC}J`;
     this.out.write(text);
     this.drawn = lines.length;
@@ -317,7 +317,7 @@ export function summary(model: ViewModel, finalRtt: number | undefined, color: b
         pad(f.kind === 'refused' ? '–' : bytes.toLocaleString('en-US'), 12, true),
         pad(Number.isNaN(secs) ? '–' : secs.toFixed(2), 7, true),
         pad(Number.isNaN(secs) ? '–' : bytes / MiB / secs < 0.1 ? '<0.1' : (bytes / MiB / secs).toFixed(1), 7, true),
-        ' ' + check,
+        ` ${check}`,
       ].join(' '),
     );
   }

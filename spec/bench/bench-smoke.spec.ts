@@ -81,7 +81,7 @@ describe('npm run bench -- --quick --peers raw,rxmux --producer both', () => {
   it('gives every rxmux figure as a ratio to the raw socket of the same run', () => {
     for (const { key, workload } of CASES) {
       for (const def of METRICS[workload]) {
-        const ratio = results.results[key]!['rxmux']!.metrics[def.key]!.ratioToRaw;
+        const ratio = results.results[key]!.rxmux!.metrics[def.key]!.ratioToRaw;
         expect({ key, metric: def.key, finite: Number.isFinite(ratio) }).toEqual({ key, metric: def.key, finite: true });
       }
     }
@@ -119,7 +119,7 @@ describe('npm run bench with the go-yamux peer when its Go driver is not built',
       expect(run.stderr).toMatch(/^go-yamux: skipped: the Go bench driver .*no-such-benchpeer is not built \(run npm run setup:interop/m);
       const results = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')) as Results;
       expect(results.meta.peers).toEqual(['raw']);
-      expect(results.results['rtt']!['raw']!.errors).toEqual([]);
+      expect(results.results.rtt!.raw!.errors).toEqual([]);
       expect(String(run.stdout)).toContain('go-yamux was skipped');
     } finally {
       rmSync(out, { recursive: true, force: true });

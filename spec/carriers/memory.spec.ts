@@ -237,7 +237,9 @@ describe('memoryPair', () => {
             local.run(() => {
               const [a, b] = memoryPair({ scheduler: local, latency, chunkSize: { min, max: min + extra }, seed });
               const rec = record(local, b.incoming$);
-              writes.forEach((chunks, i) => local.schedule(() => a.write(chunks), i));
+              writes.forEach((chunks, i) => {
+                local.schedule(() => a.write(chunks), i);
+              });
               local.schedule(() => a.end(), writes.length);
               local.flush();
               expect(concat(rec.values)).toEqual(concat(writes.flat()));

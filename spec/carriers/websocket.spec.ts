@@ -24,6 +24,7 @@ class FakeSocket implements WebSocketLike {
   readonly sent: Uint8Array[] = [];
   readonly closes: [number | undefined, string | undefined][] = [];
   terminated = 0;
+  // biome-ignore lint/suspicious/noExplicitAny: the DOM WebSocket's and ws's listener signatures differ; both must be assignable
   private readonly listeners = new Map<string, ((e: any) => void)[]>();
 
   constructor(readyState = 1, withTerminate = false) {
@@ -43,10 +44,12 @@ class FakeSocket implements WebSocketLike {
     this.readyState = 2;
   }
 
+  // biome-ignore lint/suspicious/noExplicitAny: the DOM WebSocket's and ws's listener signatures differ; both must be assignable
   addEventListener(type: string, listener: (e: any) => void): void {
     this.listeners.set(type, [...(this.listeners.get(type) ?? []), listener]);
   }
 
+  // biome-ignore lint/suspicious/noExplicitAny: the DOM WebSocket's and ws's listener signatures differ; both must be assignable
   removeEventListener(type: string, listener: (e: any) => void): void {
     this.listeners.set(
       type,

@@ -29,7 +29,7 @@ export interface SessionPair {
 }
 
 /** A carrier the e2e suites run over. */
-export interface CarrierKind {
+interface CarrierKind {
   readonly name: string;
   /** Two connected sessions over a fresh carrier. */
   connect(options?: PairOptions): Promise<SessionPair>;
@@ -91,7 +91,7 @@ export async function tcpPair(options: PairOptions = {}): Promise<SessionPair> {
 }
 
 /** Chunking of the in-memory pair: seeded random pieces, so frame boundaries fall anywhere. */
-export const MEMORY_CHUNKING = { min: 1, max: 64 * 1024 } as const;
+const MEMORY_CHUNKING = { min: 1, max: 64 * 1024 } as const;
 
 /** Two sessions over an in-memory pair in real time: asyncScheduler, latency 0, seeded random chunking, 1 MiB capacity. */
 export async function memoryPairSessions(options: PairOptions = {}, seed = 7): Promise<SessionPair> {
@@ -113,7 +113,7 @@ export async function memoryPairSessions(options: PairOptions = {}, seed = 7): P
 }
 
 /** Two sessions over a WebSocket (the `ws` package) on 127.0.0.1, through `websocketCarrier` from `rxmux/web`. */
-export async function websocketPair(options: PairOptions = {}): Promise<SessionPair> {
+async function websocketPair(options: PairOptions = {}): Promise<SessionPair> {
   const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
   const sockets: WebSocket[] = [];
   const sessions: Session[] = [];
@@ -276,7 +276,7 @@ export async function readExactly(channel: Channel, n: number): Promise<Uint8Arr
 // ------------------------------------------------------------------------------------------------ echo
 
 /** An echo service on a session: accepts every open and writes back each chunk it reads, then ends. */
-export interface EchoServer {
+interface EchoServer {
   /** Channels accepted so far, in arrival order. */
   readonly channels: Channel[];
   /** One per accepted channel: resolves when its echo loop is over, with the channel's error (undefined after a clean end). */
@@ -286,7 +286,7 @@ export interface EchoServer {
 }
 
 /** Echoes one channel: pull-based, each `read()` is written back and awaited, so back-pressure holds both ways. */
-export async function echo(channel: Channel): Promise<MuxError | undefined> {
+async function echo(channel: Channel): Promise<MuxError | undefined> {
   try {
     for (;;) {
       const chunk = await channel.read();
@@ -328,9 +328,4 @@ export function acceptAll(session: Session, handle: (channel: Channel) => void =
     error: () => undefined,
   });
   return channels;
-}
-
-/** Milliseconds since `start` (performance.now()), for timing notes. */
-export function elapsed(start: number): number {
-  return Math.round(performance.now() - start);
 }

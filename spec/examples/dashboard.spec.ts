@@ -52,7 +52,7 @@ describe('examples/dashboard/server.ts', () => {
     ]);
     const cpu = await firstValueFrom(opened[0]!.incoming$.pipe(jsonMessages<MetricSnapshot>().decode));
     expect(Object.keys(cpu.latest)).toEqual(['host', 'user', 'system', 'process']);
-    expect(cpu.history['host']!.length).toBeGreaterThanOrEqual(1);
+    expect(cpu.history.host!.length).toBeGreaterThanOrEqual(1);
     const stats = await firstValueFrom(opened[4]!.incoming$.pipe(jsonMessages<ServerStats>().decode));
     expect(stats.channels.map((c) => c.meta)).toEqual(['metrics:cpu', 'metrics:memory', 'metrics:rates', 'logs', 'stats:server']);
 

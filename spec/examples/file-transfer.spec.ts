@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { mulberry32 } from '../../src/carriers/memory.js';
+import { mulberry32 } from '../../src/util/random.js';
 import { killAll, runExample, startExample } from './run-example.js';
 
 const MiB = 1024 * 1024;

@@ -4,7 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
-import { mulberry32 } from '../../src/carriers/memory.js';
+import { mulberry32 } from '../../src/util/random.js';
 import { killAll, startExample, type RunningExample } from './run-example.js';
 
 const sha256 = (bytes: Uint8Array): string => createHash('sha256').update(bytes).digest('hex');

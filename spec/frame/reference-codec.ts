@@ -57,7 +57,7 @@ export function referenceEncode(frames: readonly Frame[]): Uint8Array {
 }
 
 /** What the reference decoder makes of a buffer: the frames before the first problem, and that problem if any. */
-export interface ReferenceDecodeResult {
+interface ReferenceDecodeResult {
   frames: Frame[];
   /** `protocol`: a header broke a rule; `truncated`: the buffer ended inside a frame. */
   error?: 'protocol' | 'truncated';

@@ -118,7 +118,7 @@ export function requireGoPeer(): string | undefined {
  * Byte i of stream k in the Go peer's deterministic data (source and
  * open-echo modes): the top byte of (i*2654435761 + k*40503) mod 2^32.
  */
-export function goPeerPatternByte(streamIndex: number, i: number): number {
+function goPeerPatternByte(streamIndex: number, i: number): number {
   const x = (Math.imul(i >>> 0, 2654435761) + Math.imul(streamIndex >>> 0, 40503)) >>> 0;
   return x >>> 24;
 }

@@ -123,7 +123,7 @@ const ALL_FLAGS = 1 | 2 | 4 | 8;
  * GoAway off stream 0, Data/WindowUpdate on stream 0, a Ping flag other than SYN/ACK,
  * a GoAway code other than 0/1/2, or a RST/FIN WindowUpdate with a non-zero delta.
  */
-export function plainYamuxViolations(frames: readonly FrameRecord[]): string[] {
+function plainYamuxViolations(frames: readonly FrameRecord[]): string[] {
   const bad: string[] = [];
   frames.forEach((f, i) => {
     const where = `frame #${i} (type ${f.type}, flags 0x${f.flags.toString(16)}, stream ${f.streamId}, length ${f.length})`;
@@ -203,7 +203,7 @@ export class Resources {
   private readonly sessions: Session[] = [];
   private readonly sockets: Socket[] = [];
   private readonly servers: Server[] = [];
-  private readonly cleanups: (() => void | Promise<unknown>)[] = [];
+  private readonly cleanups: (() => unknown)[] = [];
 
   session(s: Session): Session {
     this.sessions.push(s);
@@ -221,7 +221,7 @@ export class Resources {
   }
 
   /** Registers a cleanup step (run in reverse order of registration, awaited). */
-  defer(fn: () => void | Promise<unknown>): void {
+  defer(fn: () => unknown): void {
     this.cleanups.push(fn);
   }
 

@@ -98,7 +98,7 @@ function load(): Lib {
   return lib;
 }
 
-export interface Libp2pEnd {
+interface Libp2pEnd {
   muxer: YamuxMuxer;
   /** The connection under the muxer (closing or aborting it closes the socket). */
   conn: ConnBase;

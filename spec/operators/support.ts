@@ -15,7 +15,7 @@ export function cut(bytes: Uint8Array, positions: readonly number[]): Uint8Array
 }
 
 /** What a synchronous Observable did when subscribed. */
-export interface Outcome<T> {
+interface Outcome<T> {
   readonly values: T[];
   readonly error: unknown;
   readonly completed: boolean;

@@ -371,7 +371,9 @@ describe('slow consumers', () => {
           for (const ch of serverChannels.slice(3)) maxHeld = Math.max(maxHeld, ch.stats().bufferedIn);
           maxSessionHeld = Math.max(maxSessionHeld, pair.server.stats().bufferedIn);
         });
-      at(hot, 2000, () => serverChannels.slice(3).forEach((ch) => ch.resume()));
+      at(hot, 2000, () => {
+        for (const ch of serverChannels.slice(3)) ch.resume();
+      });
       at(hot, 4000, () => {
         void pair.client.close();
       });

@@ -288,7 +288,7 @@ function runCase(c: Case): void {
             .subscribe({ next: (ch) => adopt(ch, rng), error: () => undefined }),
         );
       }
-      c.pieces.forEach((piece, i) =>
+      c.pieces.forEach((piece, i) => {
         asyncScheduler.schedule(() => {
           try {
             peer.send(piece);
@@ -296,8 +296,8 @@ function runCase(c: Case): void {
             escaped.push(e);
           }
           check();
-        }, 1 + i),
-      );
+        }, 1 + i);
+      });
       const end = c.pieces.length + 1;
       asyncScheduler.schedule(() => {
         resumed = true;

@@ -69,7 +69,7 @@ let gcFn: (() => void) | undefined;
  * A function that runs a full garbage collection: `global.gc` when node runs with --expose-gc, otherwise one
  * obtained by turning the flag on at run time and taking `gc` from a fresh context.
  */
-export function getGc(): () => void {
+function getGc(): () => void {
   if (gcFn) return gcFn;
   const g = (globalThis as { gc?: () => void }).gc;
   if (typeof g === 'function') return (gcFn = g);
@@ -86,7 +86,7 @@ export function heapAfterGc(): number {
 }
 
 /** A client and a server session over a loopback TCP connection, with their sockets (real time). */
-export interface TcpSessions {
+interface TcpSessions {
   readonly client: Session;
   readonly server: Session;
   readonly clientSocket: Socket;

@@ -1,5 +1,7 @@
 import { decodeAll, Flag, FrameType, type Frame } from '../../src/frame.js';
-import { FairWriter, type FairWriterOptions, type WriterChannel, type WriterSink } from '../../src/scheduler/fair-writer.js';
+import { FairWriter } from '../../src/scheduler/fair-writer.js';
+import type { FairWriterOptions, WriterChannel, WriterSink } from '../../src/scheduler/types.js';
+import { concatBytes } from '../../src/util/bytes.js';
 
 /** A channel as the writer sees it: a byte queue gated by credit, and an optional FIN after the bytes. */
 class FakeChannel implements WriterChannel {
@@ -84,23 +86,13 @@ class FakeSink implements WriterSink {
 
   /** Every frame written so far, decoded. */
   frames(): Frame[] {
-    return decodeAll(concat(this.writes.flat()));
+    return decodeAll(concatBytes(this.writes.flat()));
   }
 
   /** Bytes of each sink write. */
   writeSizes(): number[] {
     return this.writes.map((w) => w.reduce((n, c) => n + c.byteLength, 0));
   }
-}
-
-function concat(chunks: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(chunks.reduce((n, c) => n + c.byteLength, 0));
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.byteLength;
-  }
-  return out;
 }
 
 function bytes(n: number, seed: number): Uint8Array {
@@ -218,7 +210,7 @@ describe('FairWriter', () => {
     ]);
     // Every byte arrives, in order, per channel.
     for (const ch of channels) {
-      const got = concat(sink.frames().flatMap((fr) => (fr.type === 'data' && fr.streamId === ch.id ? [fr.data] : [])));
+      const got = concatBytes(sink.frames().flatMap((fr) => (fr.type === 'data' && fr.streamId === ch.id ? [fr.data] : [])));
       expect(got).toEqual(bytes(250, ch.id));
     }
   });
@@ -335,7 +327,7 @@ describe('FairWriter', () => {
     sink.room = Infinity;
     w.drained();
     expect(w.isSaturated).toBe(false);
-    const got = concat(sink.frames().flatMap((fr) => (fr.type === 'data' ? [fr.data] : [])));
+    const got = concatBytes(sink.frames().flatMap((fr) => (fr.type === 'data' ? [fr.data] : [])));
     expect(got).toEqual(bytes(1000, 1));
   });
 

@@ -219,8 +219,8 @@ describe('end() with bytes still queued', () => {
         values[key] = digest(f.data(1, payload.subarray(i * FRAME, (i + 1) * FRAME)));
         group += key;
       }
-      values['X'] = digest(f.data(1, payload.subarray(WINDOW)));
-      values['F'] = digest(f.fin(1));
+      values.X = digest(f.data(1, payload.subarray(WINDOW)));
+      values.F = digest(f.fin(1));
       // The group opens at frame 1 and spans its characters plus the parentheses.
       const groupEnd = 1 + group.length + 2;
       expectObservable(peer.written$.pipe(map(digest))).toBe(`-(${group}) ${30 - groupEnd}ms (XF)`, values);

@@ -225,7 +225,11 @@ describe('fair writer: weighted fairness property', () => {
     let intact = true;
     testScheduler().run(({ hot }) => {
       const { peer, channels } = serverWithPeerChannels(hot, ids, options);
-      at(hot, 2, () => ids.forEach((id, i) => (channels.get(id)!.weight = weights[i]!)));
+      at(hot, 2, () => {
+        ids.forEach((id, i) => {
+          channels.get(id)!.weight = weights[i]!;
+        });
+      });
       at(hot, 10, () => saturate(peer, 1));
       let mark = 0;
       at(hot, 11, () => {

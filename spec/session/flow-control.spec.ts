@@ -71,7 +71,7 @@ function serverWithPeerChannels(
 }
 
 /** Frames written after the first `n`. */
-function after(peer: VirtualPeer, n: number): Observable<Frame> {
+function framesAfter(peer: VirtualPeer, n: number): Observable<Frame> {
   return peer.written$.pipe(skip(n));
 }
 
@@ -115,7 +115,7 @@ describe('flow control: the peer window holds the sender', () => {
     testScheduler().run(({ hot, expectObservable }) => {
       at(hot, 3, () => peer.send(f.credit(1, FRAME)));
       at(hot, 2, () => expect(resolved).toBe(false));
-      expectFrames(expectObservable, after(peer, before), [[3, [f.data(1, payload.subarray(WINDOW, WINDOW + FRAME))]]]);
+      expectFrames(expectObservable, framesAfter(peer, before), [[3, [f.data(1, payload.subarray(WINDOW, WINDOW + FRAME))]]]);
     });
     await settle();
     expect(resolved).toBe(true);
@@ -177,7 +177,7 @@ describe('flow control: the peer window holds the sender', () => {
       const before = peer.written.length;
       testScheduler().run(({ hot, expectObservable }) => {
         peer.feed(hot('-----p', { p: f.ping(3) }));
-        expectFrames(expectObservable, after(peer, before), [[5, [f.pong(3)]]]);
+        expectFrames(expectObservable, framesAfter(peer, before), [[5, [f.pong(3)]]]);
       });
       await settle();
       expect(pulls).toBe(6);

@@ -1,3 +1,5 @@
+// A channel as a Node Duplex stream (toDuplex): Node's back-pressure mapped onto the channel's queue and
+// credit, end() as FIN, destroy() as RST.
 import { Duplex } from 'node:stream';
 import type { Subscription } from 'rxjs';
 import type { Channel } from '../channel/types.js';

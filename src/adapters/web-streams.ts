@@ -1,3 +1,5 @@
+// A channel as a WHATWG ReadableStream/WritableStream pair (toWebStreams): pulls as consumption, so credit
+// flows back only for what the stream's reader takes.
 import type { Channel } from '../channel/types.js';
 import { checkOptionsObject, intOption } from '../util/validate.js';
 

@@ -1,3 +1,5 @@
+// The Node socket carrier (net.Socket, tls.TLSSocket, any Duplex): reads as incoming$, batched writes that
+// copy small batches and cork larger ones, drain$ from 'drain', end/destroy.
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { Observable } from 'rxjs';

@@ -27,7 +27,7 @@ export const SESSION_SERVER_KEYS: readonly string[] = ['sessionErrors', 'onSessi
  * The same session, whose `incoming$` completes instead of erroring when the session fails (a peer that vanishes
  * ends its session, not the server). Every other member is the session's own.
  */
-export function absorbingSession(session: Session): Session {
+function absorbingSession(session: Session): Session {
   const incoming$: Observable<IncomingChannel> = defer(() => session.incoming$).pipe(catchError(() => EMPTY));
   return new Proxy(session, {
     get(target, key) {

@@ -1,3 +1,5 @@
+// A session per connection of a ws WebSocketServer (websocketSessions), through the shared server-of-sessions
+// rules: a failing connection ends only its own session.
 import { Observable } from 'rxjs';
 import { MuxError } from '../errors.js';
 import { createSession } from '../session/multiplex.js';
@@ -59,7 +61,7 @@ export function websocketSessions(server: WebSocketServerLike, options: WebSocke
   const own: Record<string, unknown> = {};
   const session: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(options)) (OWN_KEYS.has(k) ? own : session)[k] = v;
-  const carrierOptions = (own['carrier'] ?? {}) as WebSocketCarrierOptions;
+  const carrierOptions = (own.carrier ?? {}) as WebSocketCarrierOptions;
   if (carrierOptions === null || typeof carrierOptions !== 'object')
     throw new MuxError('ERR_MUX_INVALID_OPTION', 'option carrier: expected an object');
   const { emit } = sessionServer(own as SessionServerOptions);

@@ -3,7 +3,7 @@
 import type { Observable, Subscriber } from 'rxjs';
 import { MuxError } from '../errors.js';
 import { Flag, FrameType, GoAwayCode, INITIAL_WINDOW } from '../frame/constants.js';
-import type { HeaderVerdict } from '../frame/decode.js';
+import type { HeaderVerdict } from '../frame/header-check.js';
 import { parseReason } from '../frame/reason.js';
 import type { Expiring } from '../util/deadlines.js';
 import { OnceSignal } from '../util/signal.js';
@@ -16,7 +16,7 @@ const EMPTY = new Uint8Array(0);
 const NO_ERROR: ChannelEnd = { error: undefined };
 
 /** Per-channel idle timeouts, in ms (0 = none). */
-export interface IdleTimeouts {
+interface IdleTimeouts {
   readTimeout: number;
   writeTimeout: number;
 }
@@ -149,7 +149,10 @@ export class ChannelImpl extends SendingChannel implements Expiring, Watchable {
       }
       // A later ACK (ACK is sent once) is not looked at again: its payload is stream data (docs/PROTOCOL.md).
     } else if (!isData) {
-      if (flags & Flag.RST) return this.remoteReset(0, undefined);
+      if (flags & Flag.RST) {
+        this.remoteReset(0, undefined);
+        return;
+      }
       if (!(flags & Flag.SYN)) this.window(length);
       if (flags & Flag.FIN) this.remoteFin();
       return;

@@ -33,7 +33,7 @@ export class Outbound {
       const c = q[this.head]!;
       const off = this.off;
       const avail = c.byteLength - off;
-      const k = avail <= left ? avail : left;
+      const k = Math.min(avail, left);
       const piece = off === 0 && k === c.byteLength ? c : c.subarray(off, off + k);
       if (into) {
         into.set(piece, at);

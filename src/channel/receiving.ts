@@ -137,7 +137,7 @@ export abstract class ReceivingChannel implements BudgetWaiter {
   /** The current incoming$ subscriber, unless it has unsubscribed (or ended) since. */
   protected liveReader(): Subscriber<Uint8Array> | undefined {
     const reader = this.reader;
-    if (reader && reader.closed) {
+    if (reader?.closed) {
       this.reader = undefined;
       return undefined;
     }

@@ -4,7 +4,7 @@ import { Flag, FrameType } from '../frame/constants.js';
 import { encodeReason } from '../frame/reason.js';
 
 /** Where control frames are queued. */
-export interface ControlSink {
+interface ControlSink {
   control(type: number, flags: number, id: number, length: number, payload?: Uint8Array): void;
 }
 

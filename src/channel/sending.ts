@@ -4,7 +4,7 @@ import type { Observable } from 'rxjs';
 import { MuxError } from '../errors.js';
 import { INITIAL_WINDOW, MAX_U32 } from '../frame/constants.js';
 import { checkWeight, type OverflowStrategy } from '../options.js';
-import type { WriterChannel } from '../scheduler/fair-writer.js';
+import type { WriterChannel } from '../scheduler/types.js';
 import { toBytes } from '../util/bytes.js';
 import { Watched } from '../util/signal.js';
 import { Outbound } from './outbound.js';
@@ -152,7 +152,7 @@ export abstract class SendingChannel extends ReceivingChannel implements WriterC
   readyBytes(): number {
     const out = this.out;
     if (out === undefined || !this.sendable) return 0;
-    return out.bytes < this.sendWindow ? out.bytes : this.sendWindow;
+    return Math.min(out.bytes, this.sendWindow);
   }
 
   finReady(): boolean {

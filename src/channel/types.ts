@@ -5,7 +5,7 @@ import type { MuxError } from '../errors.js';
 import type { OverflowStrategy, ResolvedOptions } from '../options.js';
 import type { ReceiveBudget } from '../credit/receive-budget.js';
 import type { RttEstimate } from '../credit/rtt.js';
-import type { WriterChannel } from '../scheduler/fair-writer.js';
+import type { WriterChannel } from '../scheduler/types.js';
 import type { Expiring } from '../util/deadlines.js';
 import type { ChannelImpl } from './channel.js';
 

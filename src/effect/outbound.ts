@@ -58,7 +58,7 @@ export function write(channel: Channel, data: Uint8Array | string): Effect.Effec
  */
 export function writable(channel: Channel, options: WritableOptions = {}): Sink.Sink<void, Uint8Array | string, never, RxmuxError> {
   const end = options.end ?? true;
-  // biome-ignore lint/suspicious/useIterableCallbackReturn: Sink.forEach runs the Effect each call returns.
+  // biome-ignore lint/suspicious/useIterableCallbackReturn: Effect's Sink.forEach runs an Effect per element; its result is that Effect
   return Sink.forEach((chunk: Uint8Array | string) => write(channel, chunk)).pipe(
     Sink.onExit((exit) =>
       Effect.sync(() => {

@@ -1,3 +1,5 @@
+// The yamux wire constants: version, header length, initial window, frame types, flags and GoAway codes,
+// and the decoder's default frame size limit.
 /** yamux protocol version carried in every header. rxmux speaks version 0 only. */
 export const PROTOCOL_VERSION = 0;
 /** Bytes in a frame header: version u8, type u8, flags u16, stream id u32, length u32, all big-endian. */
@@ -40,3 +42,6 @@ export const GoAwayCode = {
   /** 2: the sender hit an internal error. */
   InternalError: 2,
 } as const;
+
+/** Largest Data payload a decoder accepts by default (`maxFrameSize`): 16 MiB. */
+export const DEFAULT_MAX_FRAME_SIZE = 16 * 1024 * 1024;

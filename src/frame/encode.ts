@@ -1,3 +1,4 @@
+// The pure yamux encoder: headers written in place, and whole frames (or a batch of them) as bytes.
 import { FrameType, HEADER_LENGTH, MAX_U32, PROTOCOL_VERSION } from './constants.js';
 import { writeU32 } from '../util/bytes.js';
 import type { Frame } from './frame.js';

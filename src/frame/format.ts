@@ -1,3 +1,4 @@
+// Frames as text for logs and test diffs (formatFrame, formatFlags), and hex to bytes and back.
 import { Flag } from './constants.js';
 import type { Frame } from './frame.js';
 

@@ -1,3 +1,4 @@
+// The frame union (Data, WindowUpdate, Ping, GoAway) and the header fields, as the codec's objects.
 /** A Data frame: payload bytes for one stream, with SYN/ACK/FIN/RST flags. */
 export interface DataFrame {
   /** Discriminant: `'data'` (wire type 0). */

@@ -1,3 +1,4 @@
+// The rxmux profile's reset payload: a u32 code and a UTF-8 reason after the RST, encoded and parsed.
 import { readU32, toBytes, utf8, writeU32 } from '../util/bytes.js';
 
 /**

@@ -1,3 +1,5 @@
+// TCP helpers for rxmux/node: listen() serves a session per connection, connect() dials one, both over the
+// socket carrier with the session options.
 import { connect as netConnect, createServer, type AddressInfo, type Server } from 'node:net';
 import { Observable } from 'rxjs';
 import { socketCarrier } from '../carriers/node-socket.js';

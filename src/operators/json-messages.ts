@@ -1,3 +1,5 @@
+// JSON messages over a channel (jsonMessages): length-prefixed UTF-8 JSON, encoded and decoded with clear
+// errors for bad input.
 import { map, pipe, type OperatorFunction } from 'rxjs';
 import { MuxError } from '../errors.js';
 import { lengthPrefixed, type LengthPrefixedOptions } from './length-prefixed.js';

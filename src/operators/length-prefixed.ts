@@ -1,3 +1,5 @@
+// Length-prefixed messages over a byte stream (lengthPrefixed): a u32 big-endian length, then the bytes;
+// the incremental decoder, its size limit and the shared size option check.
 import { Observable, type OperatorFunction } from 'rxjs';
 import { MuxError } from '../errors.js';
 import { readU32, writeU32 } from '../util/bytes.js';
@@ -118,7 +120,7 @@ export function lengthPrefixed(options: LengthPrefixedOptions = {}): LengthPrefi
  * Incremental decoder of u32 BE length-prefixed messages. Holds at most one message.
  * Not part of the public API; used by the operators and by the file transfer.
  */
-export class MessageDecoder {
+class MessageDecoder {
   private header = new Uint8Array(4);
   private headerFill = 0;
   private body: Uint8Array | undefined;

@@ -1,3 +1,5 @@
+// Newline-delimited UTF-8 text over a byte stream (utf8Lines): incremental splitting with a line length
+// limit, multi-byte characters kept whole across chunks.
 import { Observable, type OperatorFunction } from 'rxjs';
 import { MuxError } from '../errors.js';
 import { sizeOption } from './length-prefixed.js';

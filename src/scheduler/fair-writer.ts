@@ -1,56 +1,15 @@
+// The session's one writer: control frames first, small frames of newly ready channels next, then deficit
+// round-robin over channels with data and credit, laid out in a slab and handed to the sink in few writes.
 import { Flag, FrameType, HEADER_LENGTH } from '../frame/constants.js';
 import { writeHeader } from '../frame/encode.js';
 import { clear } from '../util/arrays.js';
-
-/** A channel as the fair writer sees it: a queue of bytes gated by credit, plus its share of the carrier. */
-export interface WriterChannel {
-  readonly id: number;
-  /** Relative share of the carrier (1 = one quantum per round). */
-  weight: number;
-  /** Deficit round-robin counter, in bytes. Owned by the writer. */
-  deficit: number;
-  /** True while the channel sits in the writer's ring. Owned by the writer. */
-  inRing: boolean;
-  /** The channel's index in the writer's ring while `inRing`. Owned by the writer. */
-  slot: number;
-  /** Bytes that may go now: queued and covered by the peer's credit. */
-  readyBytes(): number;
-  /** True when the write side was closed, nothing is queued, and the FIN has not gone yet. */
-  finReady(): boolean;
-  /** Moves exactly `n` ready bytes into `out` (views, no copies). */
-  take(n: number, out: Uint8Array[]): void;
-  /** Copies exactly `n` ready bytes into `into` at `at` and consumes them (for small frames). */
-  copy(n: number, into: Uint8Array, at: number): void;
-  /** The FIN went out (always in a frame of its own: some yamux peers apply a FIN before the data it rides on). */
-  finSent(): void;
-}
-
-/** Where the writer puts bytes: `write` returns false when the sink is saturated. */
-export interface WriterSink {
-  write(chunks: readonly Uint8Array[]): boolean;
-}
-
-export interface FairWriterOptions {
-  /** Largest Data payload per frame, bytes. */
-  maxFrameSize: number;
-  /** Bytes per channel per round (times weight). */
-  quantum: number;
-  /** Bytes gathered into one sink write at most (a single frame may exceed it). */
-  batchSize: number;
-  /**
-   * Bytes of data frames that may leave now (Infinity: no bound); read once per batch. Small frames of channels
-   * that just became ready ({@link EXPRESS_MAX}) and control frames go regardless.
-   */
-  allowance?: () => number;
-  /** Called after each flush (the in-flight bound sends its probes from here). */
-  flushed?: () => void;
-}
+import type { FairWriterOptions, WriterChannel, WriterSink } from './types.js';
 
 /**
  * A channel that becomes ready with at most this many bytes (an interactive message) is served before the round
  * robin, in the next batch, whatever is queued on other channels and whatever the in-flight bound says.
  */
-export const EXPRESS_MAX = 1024;
+const EXPRESS_MAX = 1024;
 
 /** Bytes per slab: headers, small payloads and control frames of a batch are laid out in it back to back. */
 const SLAB_BYTES = 64 * 1024;

@@ -2,7 +2,8 @@
 // each frame to its owner: pings, GoAway, or the channel, which reads its own flags; no object per frame); the frame timeout.
 import { MuxError } from '../errors.js';
 import { Flag, FrameType, GoAwayCode, INITIAL_WINDOW } from '../frame/constants.js';
-import { FrameReader, type FrameSink, type HeaderVerdict } from '../frame/decode.js';
+import type { HeaderVerdict } from '../frame/header-check.js';
+import { FrameReader, type FrameSink } from '../frame/reader.js';
 import type { Expiring } from '../util/deadlines.js';
 import type { SessionImpl } from './session.js';
 

@@ -41,7 +41,7 @@ export class Pacing implements Expiring {
   /** The bound now, in bytes. */
   get limit(): number {
     const bdp = this.minRtt > 0 ? 2 * this.rate * this.minRtt : 0;
-    return bdp > this.floor ? bdp : this.floor;
+    return Math.max(bdp, this.floor);
   }
 
   /** Bytes of data the writer may hand over now. */

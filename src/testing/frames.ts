@@ -1,5 +1,6 @@
+// Frame builders for tests and marble diagrams (f.data, f.open, f.credit, f.ping, ...), in both profiles.
 import { Flag } from '../frame/constants.js';
-import type { DataFrame, Frame, GoAwayFrame, PingFrame, WindowUpdateFrame } from '../frame/frame.js';
+import type { DataFrame, GoAwayFrame, PingFrame, WindowUpdateFrame } from '../frame/frame.js';
 import { encodeReason } from '../frame/reason.js';
 import { toBytes } from '../util/bytes.js';
 
@@ -66,6 +67,3 @@ export const f = {
     return { type: 'go-away', streamId: 0, flags: 0, code };
   },
 } as const;
-
-/** Frame type alias re-exported for test files. */
-export type { Frame };

@@ -1,3 +1,5 @@
+// A scripted peer for marble tests: a carrier whose incoming frames come from a test's marbles and whose
+// written frames are decoded for assertions.
 import { Observable, ReplaySubject, Subject, type Subscription } from 'rxjs';
 import type { Carrier } from '../carrier.js';
 import { MuxError } from '../errors.js';

@@ -1,3 +1,5 @@
+// Byte helpers shared by the codec and operators: bytes from strings and views, u32 big-endian reads and
+// writes, UTF-8 decoding, concatenation.
 import { MuxError } from '../errors.js';
 
 const encoder = new TextEncoder();
@@ -26,4 +28,17 @@ export function readU32(b: Uint8Array, at: number): number {
 /** UTF-8 text of bytes. */
 export function utf8(bytes: Uint8Array): string {
   return decoder.decode(bytes);
+}
+
+/** The chunks joined into one new array of their total length. */
+export function concatBytes(chunks: readonly Uint8Array[]): Uint8Array {
+  let n = 0;
+  for (const c of chunks) n += c.byteLength;
+  const out = new Uint8Array(n);
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.byteLength;
+  }
+  return out;
 }

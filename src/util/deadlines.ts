@@ -1,3 +1,5 @@
+// The deadline sweeper: one scheduler timer for many deadlines (open, close and frame timeouts), swept in
+// order, with no timer per item.
 import type { SchedulerLike, Subscription } from 'rxjs';
 
 /** Something with a deadline: `deadline()` in session-clock ms (undefined once it no longer needs watching). */

@@ -1,3 +1,4 @@
+// Lazy observables of a value set once or a value that changes (OnceSignal, Watched): nothing is allocated until someone subscribes.
 import { Observable, type Subscriber } from 'rxjs';
 
 /**

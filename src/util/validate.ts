@@ -4,8 +4,9 @@ import type { SchedulerLike } from 'rxjs';
 import { MuxError } from '../errors.js';
 
 /** The error for a bad option. `where` names the API (`memoryPair`), or is empty for session options. */
-export function badOption(where: string, name: string, expected: string, got?: unknown): MuxError {
-  const shown = arguments.length > 3 ? `, got ${typeof got === 'string' ? `'${got}'` : String(got)}` : '';
+export function badOption(where: string, name: string, expected: string, ...got: [unknown?]): MuxError {
+  const value = got[0];
+  const shown = got.length > 0 ? `, got ${typeof value === 'string' ? `'${value}'` : String(value)}` : '';
   return new MuxError('ERR_MUX_INVALID_OPTION', `${where ? `${where}: ` : ''}option ${name}: expected ${expected}${shown}`);
 }
 
