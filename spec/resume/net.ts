@@ -1,0 +1,158 @@
+// A test network for resumption in virtual time: in-memory connections (memoryPair) that can be cut at a byte
+// offset of either direction, a server side that routes each new connection through a ResumeRegistry, and clients
+// whose `resume.reconnect` dials a new connection.
+import { Observable, type SchedulerLike, type Subscription } from 'rxjs';
+import { type Carrier, createSession, type MemoryCarrier, ResumeRegistry, type Session, type SessionOptions } from '../../src/index.js';
+import { memoryPair } from '../../src/testing.js';
+
+/** One end of a connection that can be cut: its outgoing bytes stop at `cutAfter` (the peer sees an end there). */
+export class CutCarrier implements Carrier {
+  readonly incoming$: Observable<Uint8Array>;
+  readonly drain$: Observable<void>;
+  /** Bytes accepted by write (all of them, the session's frames and the resumption layer's). */
+  written = 0;
+  /** The outgoing stream is cut once this many bytes were written (the rest of that write is lost). */
+  cutAfter = Number.POSITIVE_INFINITY;
+  isCut = false;
+  private sub: Subscription | undefined;
+
+  constructor(
+    readonly end_: MemoryCarrier,
+    private readonly onCut: () => void,
+  ) {
+    this.drain$ = end_.drain$;
+    this.incoming$ = new Observable<Uint8Array>((subscriber) => {
+      this.sub = end_.incoming$.subscribe(subscriber);
+      return () => this.sub?.unsubscribe();
+    });
+  }
+
+  write(chunks: readonly Uint8Array[]): boolean {
+    if (this.isCut) return false;
+    const out: Uint8Array[] = [];
+    for (const c of chunks) {
+      const room = this.cutAfter - this.written;
+      if (c.byteLength <= room) {
+        out.push(c);
+        this.written += c.byteLength;
+        continue;
+      }
+      if (room > 0) out.push(c.subarray(0, room));
+      this.written += room;
+      if (out.length) this.end_.write(out);
+      this.cut();
+      return false;
+    }
+    const ok = this.end_.write(out);
+    if (this.written >= this.cutAfter) this.cut();
+    return ok;
+  }
+
+  /**
+   * The connection breaks here: nothing more is written. With `fin`, what was written still reaches the peer, which
+   * then sees the end; with `rst`, bytes in flight both ways are lost.
+   */
+  cut(kind: 'fin' | 'rst' = 'fin'): void {
+    if (this.isCut) return;
+    this.isCut = true;
+    if (kind === 'fin') this.end_.end();
+    else this.end_.destroy();
+    this.onCut();
+  }
+
+  end(): void {
+    if (!this.isCut) this.end_.end();
+  }
+
+  destroy(error?: unknown): void {
+    if (!this.isCut) this.end_.destroy(error);
+  }
+}
+
+/** A connection: its client end and its server end. */
+export interface Connection {
+  readonly client: CutCarrier;
+  readonly server: CutCarrier;
+  /** Cuts both ways at once (each side keeps what it already wrote in flight with a FIN, loses it with an RST). */
+  cut(kind?: 'fin' | 'rst'): void;
+}
+
+/** Options of {@link Net}. */
+export interface NetOptions {
+  readonly scheduler: SchedulerLike;
+  readonly latency?: number;
+  readonly chunkSize?: number | { min: number; max: number };
+  readonly seed?: number;
+  readonly capacity?: number;
+}
+
+/** Connections in virtual time, with a server that routes resumes. */
+export class Net {
+  readonly registry: ResumeRegistry;
+  readonly connections: Connection[] = [];
+  readonly servers: Session[] = [];
+  /** When set, new connections are refused (the dial errors) until this frame of the scheduler. */
+  downUntil = -1;
+  private seed: number;
+
+  constructor(
+    readonly options: NetOptions,
+    private readonly serverOptions: Omit<SessionOptions, 'role'>,
+    private readonly onServer: (s: Session) => void,
+  ) {
+    this.registry = new ResumeRegistry(10_000, options.scheduler);
+    this.seed = options.seed ?? 1;
+  }
+
+  /** A new connection; its server end is routed (a Resume goes to its session, anything else makes a new one). */
+  dial(): Connection {
+    const { scheduler, latency = 1, chunkSize, capacity } = this.options;
+    const [a, b] = memoryPair({ scheduler, latency, chunkSize, seed: this.seed++, capacity });
+    let conn!: Connection;
+    const onCut = (): void => {
+      conn.client.cut();
+      conn.server.cut();
+    };
+    const client = new CutCarrier(a, onCut);
+    const server = new CutCarrier(b, onCut);
+    conn = {
+      client,
+      server,
+      cut: (kind = 'fin') => {
+        client.cut(kind);
+        server.cut(kind);
+      },
+    };
+    this.connections.push(conn);
+    this.registry.route(server).subscribe((r) => {
+      if (r.kind !== 'new') return;
+      const s = createSession(r.carrier, {
+        ...this.serverOptions,
+        role: 'server',
+        resume: { ...resumeOf(this.serverOptions), registry: this.registry },
+      });
+      this.servers.push(s);
+      this.onServer(s);
+    });
+    return conn;
+  }
+
+  /** For `resume.reconnect`: a new connection's client end (an error while the network is down). */
+  reconnect = (): Observable<Carrier> =>
+    new Observable<Carrier>((subscriber) => {
+      if (this.options.scheduler.now() < this.downUntil) subscriber.error(new Error('network down'));
+      else {
+        subscriber.next(this.dial().client);
+        subscriber.complete();
+      }
+    });
+
+  /** The connection in use now (the last one dialled). */
+  get current(): Connection {
+    return this.connections[this.connections.length - 1]!;
+  }
+}
+
+function resumeOf(o: Omit<SessionOptions, 'role'>): object {
+  return typeof o.resume === 'object' ? o.resume : {};
+}
