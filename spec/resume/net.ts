@@ -14,11 +14,13 @@ export class CutCarrier implements Carrier {
   /** The outgoing stream is cut once this many bytes were written (the rest of that write is lost). */
   cutAfter = Number.POSITIVE_INFINITY;
   isCut = false;
+  /** Copies of what went out, in order (for tests that read the wire). */
+  readonly log: Uint8Array[] = [];
   private sub: Subscription | undefined;
 
   constructor(
     readonly end_: MemoryCarrier,
-    private readonly onCut: () => void,
+    private readonly onCut: (kind: 'fin' | 'rst') => void,
   ) {
     this.drain$ = end_.drain$;
     this.incoming$ = new Observable<Uint8Array>((subscriber) => {
@@ -34,10 +36,14 @@ export class CutCarrier implements Carrier {
       const room = this.cutAfter - this.written;
       if (c.byteLength <= room) {
         out.push(c);
+        this.log.push(c.slice());
         this.written += c.byteLength;
         continue;
       }
-      if (room > 0) out.push(c.subarray(0, room));
+      if (room > 0) {
+        out.push(c.subarray(0, room));
+        this.log.push(c.slice(0, room));
+      }
       this.written += room;
       if (out.length) this.end_.write(out);
       this.cut();
@@ -57,7 +63,7 @@ export class CutCarrier implements Carrier {
     this.isCut = true;
     if (kind === 'fin') this.end_.end();
     else this.end_.destroy();
-    this.onCut();
+    this.onCut(kind);
   }
 
   end(): void {
@@ -93,6 +99,10 @@ export class Net {
   readonly servers: Session[] = [];
   /** When set, new connections are refused (the dial errors) until this frame of the scheduler. */
   downUntil = -1;
+  /** When set, the next connection's client side is cut once it has written this many bytes. */
+  cutNextAfter: number | undefined;
+  /** Errors of routing new connections (a connection that sent no first frame in time). */
+  readonly routeErrors: unknown[] = [];
   private seed: number;
 
   constructor(
@@ -109,30 +119,34 @@ export class Net {
     const { scheduler, latency = 1, chunkSize, capacity } = this.options;
     const [a, b] = memoryPair({ scheduler, latency, chunkSize, seed: this.seed++, capacity });
     let conn!: Connection;
-    const onCut = (): void => {
-      conn.client.cut();
-      conn.server.cut();
+    const onCut = (kind: 'fin' | 'rst'): void => {
+      conn.client.cut(kind);
+      conn.server.cut(kind);
     };
     const client = new CutCarrier(a, onCut);
     const server = new CutCarrier(b, onCut);
     conn = {
       client,
       server,
-      cut: (kind = 'fin') => {
-        client.cut(kind);
-        server.cut(kind);
-      },
+      cut: (kind = 'fin') => client.cut(kind),
     };
+    if (this.cutNextAfter !== undefined) {
+      client.cutAfter = this.cutNextAfter;
+      this.cutNextAfter = undefined;
+    }
     this.connections.push(conn);
-    this.registry.route(server).subscribe((r) => {
-      if (r.kind !== 'new') return;
-      const s = createSession(r.carrier, {
-        ...this.serverOptions,
-        role: 'server',
-        resume: { ...resumeOf(this.serverOptions), registry: this.registry },
-      });
-      this.servers.push(s);
-      this.onServer(s);
+    this.registry.route(server).subscribe({
+      next: (r) => {
+        if (r.kind !== 'new') return;
+        const s = createSession(r.carrier, {
+          ...this.serverOptions,
+          role: 'server',
+          resume: { ...resumeOf(this.serverOptions), registry: this.registry },
+        });
+        this.servers.push(s);
+        this.onServer(s);
+      },
+      error: (e) => this.routeErrors.push(e),
     });
     return conn;
   }

@@ -237,6 +237,7 @@ export class ResumeLink implements Carrier {
   resume(carrier: Carrier): Observable<void> {
     return new Observable<void>((subscriber) => {
       if (this.mode !== 'on') {
+        carrier.destroy();
         subscriber.error(new MuxError('ERR_MUX_UNSUPPORTED', 'resumption was not negotiated on this session'));
         return;
       }
