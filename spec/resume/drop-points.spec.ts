@@ -2,13 +2,12 @@
 // bytes in flight lost) and the client's reconnect resumes the session; every channel ends as if nothing happened.
 import { firstValueFrom } from 'rxjs';
 import type { TestScheduler } from 'rxjs/testing';
-import { type Channel, type MuxError } from '../../src/index.js';
+import type { Channel, MuxError } from '../../src/index.js';
 import { HEADER_LENGTH } from '../../src/frame/constants.js';
 import { concatBytes, seededBytes } from '../support/bytes.js';
 import { at, testScheduler } from '../support/marbles.js';
 import { world } from './harness.js';
 
-const utf8 = (s: string): Uint8Array => new TextEncoder().encode(s);
 const ignore = (p: Promise<unknown>): void => void p.catch(() => undefined);
 
 /** Where offset `k` of a written stream falls: inside a frame header, inside a payload, or between frames. */

@@ -114,8 +114,17 @@ export class Net {
     this.seed = options.seed ?? 1;
   }
 
+  /** A new connection whose ends are left to the caller (no routing). */
+  dialBare(): Connection {
+    return this.connect(false);
+  }
+
   /** A new connection; its server end is routed (a Resume goes to its session, anything else makes a new one). */
   dial(): Connection {
+    return this.connect(true);
+  }
+
+  private connect(route: boolean): Connection {
     const { scheduler, latency = 1, chunkSize, capacity } = this.options;
     const [a, b] = memoryPair({ scheduler, latency, chunkSize, seed: this.seed++, capacity });
     let conn!: Connection;
@@ -135,6 +144,7 @@ export class Net {
       this.cutNextAfter = undefined;
     }
     this.connections.push(conn);
+    if (!route) return conn;
     this.registry.route(server).subscribe({
       next: (r) => {
         if (r.kind !== 'new') return;
@@ -156,15 +166,19 @@ export class Net {
     new Observable<Carrier>((subscriber) => {
       if (this.options.scheduler.now() < this.downUntil) subscriber.error(new Error('network down'));
       else {
-        subscriber.next(this.dial().client);
+        const conn = this.dial();
+        this.active = conn;
+        subscriber.next(conn.client);
         subscriber.complete();
       }
     });
 
-  /** The connection in use now (the last one dialled). */
+  /** The client's connection now: the last one `reconnect` dialled, or the first one. */
   get current(): Connection {
-    return this.connections[this.connections.length - 1]!;
+    return this.active ?? this.connections[0]!;
   }
+
+  private active: Connection | undefined;
 }
 
 function resumeOf(o: Omit<SessionOptions, 'role'>): object {
