@@ -209,14 +209,14 @@ describe('resumption: drop points (virtual time)', () => {
 
   it('while the replay store is full: channels wait (never above the bound), nothing is evicted, all bytes arrive', () => {
     let w!: ReturnType<typeof world>;
-    const data = seededBytes(1_000_000, 5);
-    const limit = 65536;
+    const data = seededBytes(4_000_000, 5);
+    const limit = 512 * 1024;
     const batch = 16384;
     let peakBeforeCut = 0;
     ts.run(({ hot }) => {
       w = world(ts, {
         latency: 20,
-        client: { writeBatchSize: batch, maxFrameSize: batch, highWaterMark: 2_000_000 },
+        client: { writeBatchSize: batch, maxFrameSize: batch, highWaterMark: 8_000_000 },
         clientResume: { bufferLimit: limit },
       });
       at(hot, 10, () =>

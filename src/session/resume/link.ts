@@ -46,7 +46,10 @@ import { ReplayStore } from './store.js';
 import { newToken, sameToken, tokenId } from './token.js';
 
 /** The receiver acknowledges at the end of a carrier chunk once this many bytes arrived since its last Ack. */
-export const ACK_EVERY = 16 * 1024;
+export const ACK_EVERY = 128 * 1024;
+
+/** An Ack rides along with a write of the session's own once this many bytes arrived since the last one. */
+export const ACK_PIGGYBACK = 16 * 1024;
 
 /** What the layer asks of its session. */
 export interface LinkHost {
@@ -187,7 +190,7 @@ export class ResumeLink implements Carrier {
     for (let i = 0; i < chunks.length; i++) this.scanOut(chunks[i]!);
     let ok = false;
     if (this.phase === 'connected' && this.carrier) {
-      if (atBoundary && this.mode === 'on' && this.received > this.acked) {
+      if (atBoundary && this.mode === 'on' && this.received - this.acked >= ACK_PIGGYBACK) {
         this.acked = this.received;
         this.carrierWrite([encodeAck(this.received), ...chunks]);
       } else this.carrierWrite(chunks);
