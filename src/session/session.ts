@@ -200,6 +200,7 @@ export class SessionImpl implements Session, ChannelHost {
   /** A new carrier resumed the session: keep-alive and idle timers start again from now. */
   resumed(): void {
     if (this.closed) return;
+    this.pacing.restart();
     if (this.options.keepAlive) this.pings.startKeepAlive();
     for (const ch of this.map.values()) ch.resumeIdle();
     this.inbound.resumeFrameTimeout();
