@@ -19,6 +19,8 @@ export class Record {
   readonly completes = new Map<number, number>();
   readonly errors = new Map<number, MuxError[]>();
   readonly channels = new Map<number, Channel>();
+  /** Bytes received so far on each channel. */
+  readonly counts = new Map<number, number>();
 
   track(ch: Channel): Channel {
     this.channels.set(ch.id, ch);
@@ -26,7 +28,10 @@ export class Record {
     this.completes.set(ch.id, 0);
     this.errors.set(ch.id, []);
     ch.incoming$.subscribe({
-      next: (b) => this.chunks.get(ch.id)!.push(b.slice()),
+      next: (b) => {
+        this.chunks.get(ch.id)!.push(b.slice());
+        this.counts.set(ch.id, (this.counts.get(ch.id) ?? 0) + b.byteLength);
+      },
       complete: () => this.completes.set(ch.id, this.completes.get(ch.id)! + 1),
       error: (e: MuxError) => this.errors.get(ch.id)!.push(e),
     });
