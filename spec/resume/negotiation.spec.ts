@@ -65,14 +65,14 @@ describe('resumption: negotiation', () => {
   });
 
   it.each([
-    ['the client', { resume: { bufferLimit: 524288 } }, {}],
-    ['the server', {}, { resume: { bufferLimit: 524288 } }],
+    ['the client', { resume: { bufferLimit: 2097152 } }, {}],
+    ['the server', {}, { resume: { bufferLimit: 2097152 } }],
   ] as const)('with resume on %s only: 600 kB cross (no store, no stall), and a cut fails the session as without', (_, c, s) => {
     const r = run(ts, c, s, undefined);
     expect(r.got.bytes(1)).toEqual(r.data);
     expect(r.got.completes.get(1)).toBe(1);
     expect(r.client.stats().replayBuffered + r.server.stats().replayBuffered).toBe(0);
-    expect(r.client.stats().replayPeak + r.server.stats().replayPeak).toBeLessThanOrEqual(524288 + 600_000);
+    expect(r.client.stats().replayPeak + r.server.stats().replayPeak).toBeLessThanOrEqual(2097152 + 600_000);
     const cut = run(testScheduler(), c, s, 30);
     expect(cut.states).toEqual(['connected', 'closed']);
     expect(cut.ends[0]).toMatchObject({ code: 'ERR_MUX_CARRIER' });

@@ -14,7 +14,7 @@ import { Record, world } from './harness.js';
 const sha = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
 const ignore = (p: Promise<unknown>): void => void p.catch(() => undefined);
 
-const LIMIT = 512 * 1024;
+const LIMIT = 2 * 1024 * 1024;
 const BATCH = 32768;
 const FRAME = 16384;
 

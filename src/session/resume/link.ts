@@ -46,7 +46,7 @@ import { ReplayStore } from './store.js';
 import { newToken, sameToken, tokenId } from './token.js';
 
 /** The receiver acknowledges at the end of a carrier chunk once this many bytes arrived since its last Ack. */
-export const ACK_EVERY = 128 * 1024;
+export const ACK_EVERY = 512 * 1024;
 
 /** An Ack rides along with a write of the session's own once this many bytes arrived since the last one. */
 export const ACK_PIGGYBACK = 16 * 1024;

@@ -14,7 +14,7 @@ export interface ResumeOptions {
   timeout?: number;
   /**
    * Most bytes of sent frames kept until the peer acknowledges them (the replay store). When it is full, channels
-   * stop sending (their bytes stay queued) until acknowledgements come. Default 8388608 (8 MiB); at least 524288.
+   * stop sending (their bytes stay queued) until acknowledgements come. Default 8388608 (8 MiB); at least 2097152.
    */
   bufferLimit?: number;
   /**
@@ -63,8 +63,8 @@ export const RESUME_DEFAULTS = {
   maxAttempts: 16,
 } as const;
 
-/** Smallest `resume.bufferLimit`, bytes (four acknowledgement intervals of 128 KiB). */
-export const MIN_BUFFER_LIMIT = 512 * 1024;
+/** Smallest `resume.bufferLimit`, bytes (four acknowledgement intervals of 512 KiB). */
+export const MIN_BUFFER_LIMIT = 2 * 1024 * 1024;
 
 const KNOWN = new Set(['timeout', 'bufferLimit', 'maxAttempts', 'reconnect', 'retryDelay', 'registry']);
 
