@@ -3,7 +3,7 @@
  * orchestrator (bench/run.ts) and the workers (bench/worker.ts) exchange over the IPC channel, and small statistics.
  */
 
-export const PEERS = ['raw', 'rxmux', 'bpmux', 'libp2p-yamux', 'http2', 'go-yamux', 'ws-raw', 'rxmux-ws'] as const;
+export const PEERS = ['raw', 'rxmux', 'rxmux-resume', 'bpmux', 'libp2p-yamux', 'http2', 'go-yamux', 'ws-raw', 'rxmux-ws'] as const;
 export type PeerName = (typeof PEERS)[number];
 
 export const WORKLOADS = ['bulk1', 'bulk64', 'open', 'rtt', 'idle', 'hol'] as const;
@@ -39,6 +39,8 @@ export function baselineOf(peer: PeerName): PeerName {
 /** Which cases a peer runs (the WebSocket peers: the bulk workloads and hol; Go: no drain mode). */
 export function peerRuns(peer: PeerName, c: Case): boolean {
   if ((peer === 'ws-raw' || peer === 'rxmux-ws') && !BULK_WORKLOADS.includes(c.workload)) return false;
+  // Resumption on: what it costs where bytes are many (the replay store, positions, acknowledgements).
+  if (peer === 'rxmux-resume' && c.workload !== 'bulk1' && c.workload !== 'bulk64') return false;
   if (peer === 'go-yamux' && c.producer === 'drain') return false;
   return true;
 }

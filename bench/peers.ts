@@ -156,6 +156,29 @@ const rxmux: Peer = {
       : undefined,
 };
 
+/** rxmux with session resumption on at both ends (`resume: true`): the same path plus the resumption layer. */
+const rxmuxResume: Peer = {
+  load: () => rxmux.load(),
+  async listen(onChannel, ov, onError) {
+    const { createSession } = await import('../src/index.js');
+    const { socketCarrier } = await import('../src/node.js');
+    const server = net.createServer((socket) => {
+      const session = createSession(socketCarrier(socket), { role: 'server', resume: true, ...rxmuxOptions(ov) });
+      session.incoming$.subscribe({ next: (req) => onChannel(rxChan(req.accept(), onError)), error: onError });
+    });
+    server.on('error', onError);
+    return listenOn(server);
+  },
+  async connect(port, ov, onError, mode) {
+    const { createSession } = await import('../src/index.js');
+    const { socketCarrier } = await import('../src/node.js');
+    const session = createSession(socketCarrier(await connectTcp(port)), { role: 'client', resume: true, ...rxmuxOptions(ov) });
+    return rxOpener(session, onError, mode);
+  },
+  note: 'rxmux-resume: as rxmux, with `resume: true` on both ends (replay store of 8 MiB, acknowledgements every 16 KiB): the cost of resumption when nothing is cut',
+  overrideNote: (ov) => rxmux.overrideNote(ov),
+};
+
 function rxmuxOptions(ov: Overrides): { maxOpen?: number } {
   return ov.openChannels && ov.openChannels > 4096 ? { maxOpen: ov.openChannels } : {};
 }
@@ -435,6 +458,7 @@ const goYamux: Peer = {
 export const PEER_IMPLS: Record<PeerName, Peer> = {
   raw,
   rxmux,
+  'rxmux-resume': rxmuxResume,
   bpmux,
   'libp2p-yamux': libp2p,
   http2: http2Peer,

@@ -42,6 +42,14 @@ export const MuxErrorCodes = {
   DECODE: 'ERR_MUX_DECODE',
   /** A file transfer's SHA-256 checksum did not match the bytes received. */
   CHECKSUM: 'ERR_MUX_CHECKSUM',
+  /** A resume was refused: the token is wrong or stale (tokens are single use), or the server no longer has the session. */
+  RESUME_TOKEN: 'ERR_MUX_RESUME_TOKEN',
+  /** A resume was refused: the other side no longer holds the bytes from the position asked for. */
+  RESUME_POSITION: 'ERR_MUX_RESUME_POSITION',
+  /** A resume was refused: the session is connected (or another resume is in progress) and its token is in use. */
+  RESUME_IN_USE: 'ERR_MUX_RESUME_IN_USE',
+  /** A resume was refused: too many refused attempts on this session (`resume.maxAttempts`). */
+  RESUME_ATTEMPTS: 'ERR_MUX_RESUME_ATTEMPTS',
 } as const;
 
 /** One of the stable string codes of {@link MuxErrorCodes}. */

@@ -3,7 +3,15 @@
  * Runs in Node and in browsers (no Node built-ins here; see `rxmux/node` for sockets).
  */
 export { createSession, multiplex } from './session/multiplex.js';
-export type { AcceptOptions, IncomingChannel, OpenOptions, Session, SessionEnd, SessionStats } from './session/types.js';
+export type { AcceptOptions, IncomingChannel, OpenOptions, Session, SessionEnd, SessionState, SessionStats } from './session/types.js';
+export type { ResumeOptions } from './session/resume/options.js';
+export {
+  ResumeRegistry,
+  type ResumeRoute,
+  type NewConnection,
+  type ResumedConnection,
+  type RefusedConnection,
+} from './session/resume/registry.js';
 export type { OverflowStrategy, SessionOptions } from './options.js';
 export { DEFAULTS as SESSION_DEFAULTS } from './options.js';
 export type { ByteSource, Channel, ChannelEnd, ChannelState, ChannelStats, SendOptions } from './channel/types.js';

@@ -4,6 +4,7 @@ import { asyncScheduler, type SchedulerLike } from 'rxjs';
 import { MuxError } from './errors.js';
 import { INITIAL_WINDOW, MAX_U32 } from './frame/constants.js';
 import { badOption, boolOption, checkOptionsObject, intOption, oneOfOption, schedulerOption } from './util/validate.js';
+import { type ResolvedResume, type ResumeOptions, resolveResume } from './session/resume/options.js';
 
 /** What a push-only source does when it outruns a channel's high-water mark. */
 export type OverflowStrategy = 'error' | 'dropping' | 'sliding';
@@ -77,10 +78,18 @@ export interface SessionOptions {
   acceptBacklog?: number;
   /** Largest open/accept metadata and reset/reject reason, in bytes (rxmux profile). Default 16384. */
   maxMetadata?: number;
+  /**
+   * Session resumption (rxmux profile, both ends): `true` or an object of {@link ResumeOptions} turns it on. A carrier
+   * that ends or fails unexpectedly then suspends the session until a new carrier resumes it. Default false.
+   */
+  resume?: boolean | ResumeOptions;
 }
 
 /** Options with every default filled in. */
-export type ResolvedOptions = Required<SessionOptions>;
+export type ResolvedOptions = Required<Omit<SessionOptions, 'resume'>> & {
+  /** The resolved `resume` option; false when off. */
+  resume: ResolvedResume | false;
+};
 
 /**
  * The default of every session option that has a fixed one (sizes in bytes, times in ms of the session's scheduler).
@@ -108,6 +117,7 @@ export const DEFAULTS: Omit<ResolvedOptions, 'role' | 'scheduler' | 'frameTimeou
   maxOpen: 4096,
   acceptBacklog: 256,
   maxMetadata: 16 * 1024,
+  resume: false,
 };
 
 /**
@@ -160,6 +170,7 @@ export function resolveOptions(options: SessionOptions): ResolvedOptions {
   int('maxOpen', o.maxOpen, 1, 2 ** 31 - 1);
   int('acceptBacklog', o.acceptBacklog, 1, 2 ** 31 - 1);
   int('maxMetadata', o.maxMetadata, 0, INITIAL_WINDOW - 4);
+  o.resume = resolveResume(given.resume);
   return o;
 }
 

@@ -103,6 +103,12 @@ describe('the demo (npm run demo -- --quick)', () => {
     expect(run.stdout).toMatch(/p99 [\d.]+ ms \(target ≤ 2 ms\): not judged \(30 messages; p99 needs at least 100\)/);
   });
 
+  it('cuts its own connection once mid-run (RST), resumes, and still verifies every checksum', () => {
+    expect(run.stdout).toMatch(/connection cut \(TCP RST\) mid-transfer: both sessions suspended/);
+    expect(run.stdout).toMatch(/session resumed \d+ ms after the cut: [\d.]+ (B|KiB|MiB) replayed/);
+    expect(run.stdout).toMatch(/✓ connection cut once mid-transfer and resumed in \d+ ms \([\d.]+ (B|KiB|MiB) replayed\), every checksum verified after it/);
+  });
+
   it('prints session totals, an RTT from ping, a graceful close and a passing result', () => {
     expect(run.stdout).toMatch(/^ {2}client: bytes out [\d,]+ .*frames out [\d,]+, in [\d,]+/m);
     expect(run.stdout).toMatch(/^ {2}server: bytes out [\d,]+ .*frames out [\d,]+, in [\d,]+/m);

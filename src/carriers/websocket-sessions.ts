@@ -7,6 +7,7 @@ import type { Session } from '../session/types.js';
 import { resolveOptions, type SessionOptions } from '../options.js';
 import { refuseRole, sessionServer, SESSION_SERVER_KEYS, type SessionServerOptions } from './session-server.js';
 import { websocketCarrier, type WebSocketCarrierOptions, type WebSocketLike } from './websocket.js';
+import { resumableServer } from '../session/resume/server.js';
 
 /**
  * A WebSocket server that announces each accepted socket with a `'connection'` event, as the `ws` package's
@@ -65,21 +66,25 @@ export function websocketSessions(server: WebSocketServerLike, options: WebSocke
   if (carrierOptions === null || typeof carrierOptions !== 'object')
     throw new MuxError('ERR_MUX_INVALID_OPTION', 'option carrier: expected an object');
   const { emit } = sessionServer(own as SessionServerOptions);
-  const resolved = resolveOptions({ ...(session as Omit<SessionOptions, 'role'>), role: 'server' });
+  const { options: resolved, route } = resumableServer(resolveOptions({ ...(session as Omit<SessionOptions, 'role'>), role: 'server' }));
   return new Observable<Session>((subscriber) => {
     const sessions = new Set<Session>();
     const onConnection = (socket: WebSocketLike): void => {
-      let s: Session;
+      let carrier: ReturnType<typeof websocketCarrier>;
       try {
-        s = createSession(websocketCarrier(socket, carrierOptions), resolved);
+        carrier = websocketCarrier(socket, carrierOptions);
       } catch {
         // A socket that cannot be carried (bad carrier options) fails this connection only.
         socket.close(1011, 'rxmux: cannot start a session');
         return;
       }
-      sessions.add(s);
-      s.closed$.subscribe(() => sessions.delete(s));
-      subscriber.next(emit(s));
+      // With resumption, a socket that resumes a suspended session goes to it; any other starts a session.
+      route(carrier, (c) => {
+        const s = createSession(c, resolved);
+        sessions.add(s);
+        s.closed$.subscribe(() => sessions.delete(s));
+        subscriber.next(emit(s));
+      });
     };
     server.on('connection', onConnection);
     return () => {

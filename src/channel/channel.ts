@@ -329,6 +329,16 @@ export class ChannelImpl extends SendingChannel implements Expiring, Watchable {
     this.abort(0, 'timeout', new MuxError('ERR_MUX_TIMEOUT', `channel ${this.id}: half-closed and idle for ${limit} ms (close timeout)`));
   }
 
+  /** The session is suspended (resumption): idle deadlines stop. */
+  pauseIdle(): void {
+    this.dog?.pause();
+  }
+
+  /** The session resumed: idle deadlines count again from now. */
+  resumeIdle(): void {
+    this.dog?.unpause(this.host.clock());
+  }
+
   /** An idle deadline of the watchdog passed. */
   idle(why: string): void {
     this.abort(0, 'timeout', new MuxError('ERR_MUX_TIMEOUT', `channel ${this.id}: ${why}`));

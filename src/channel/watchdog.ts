@@ -29,6 +29,7 @@ export class Watchdog {
   /** Session-clock ms of the last bytes taken by the writer (or of the write that found the queue empty). */
   lastWrite = 0;
   private timer: Subscription | undefined;
+  private paused = false;
 
   constructor(
     private readonly ch: Watchable,
@@ -40,7 +41,7 @@ export class Watchdog {
 
   /** (Re)arms for the nearest deadline; a no-op unless the channel is open. */
   start(): void {
-    if (!this.ch.isOpen) return;
+    if (!this.ch.isOpen || this.paused) return;
     const now = this.clock();
     if (this.lastRead === 0) this.lastRead = now;
     const next = this.next();
@@ -65,6 +66,20 @@ export class Watchdog {
   stop(): void {
     this.timer?.unsubscribe();
     this.timer = undefined;
+  }
+
+  /** No deadline runs until {@link unpause} (the session is suspended). */
+  pause(): void {
+    this.paused = true;
+    this.stop();
+  }
+
+  /** Deadlines run again, both counted from `now`. */
+  unpause(now: number): void {
+    this.paused = false;
+    this.lastRead = now;
+    this.lastWrite = now;
+    this.start();
   }
 
   private next(): number | undefined {

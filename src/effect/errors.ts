@@ -62,6 +62,14 @@ export class MuxReadBusyError extends Data.TaggedError('MuxReadBusyError')<MuxEr
 export class MuxDecodeError extends Data.TaggedError('MuxDecodeError')<MuxErrorFields<'ERR_MUX_DECODE'>> {}
 /** ERR_MUX_CHECKSUM: a file transfer's checksum did not match. */
 export class MuxChecksumError extends Data.TaggedError('MuxChecksumError')<MuxErrorFields<'ERR_MUX_CHECKSUM'>> {}
+/** ERR_MUX_RESUME_TOKEN: a resume was refused for a wrong or stale token, or a session the server no longer has. */
+export class MuxResumeTokenError extends Data.TaggedError('MuxResumeTokenError')<MuxErrorFields<'ERR_MUX_RESUME_TOKEN'>> {}
+/** ERR_MUX_RESUME_POSITION: a resume was refused: the bytes from the position asked for are no longer held. */
+export class MuxResumePositionError extends Data.TaggedError('MuxResumePositionError')<MuxErrorFields<'ERR_MUX_RESUME_POSITION'>> {}
+/** ERR_MUX_RESUME_IN_USE: a resume was refused: the session's token is in use (the session is connected). */
+export class MuxResumeInUseError extends Data.TaggedError('MuxResumeInUseError')<MuxErrorFields<'ERR_MUX_RESUME_IN_USE'>> {}
+/** ERR_MUX_RESUME_ATTEMPTS: a resume was refused: too many refused attempts on the session. */
+export class MuxResumeAttemptsError extends Data.TaggedError('MuxResumeAttemptsError')<MuxErrorFields<'ERR_MUX_RESUME_ATTEMPTS'>> {}
 
 /** Any rxmux failure, as a tagged error. */
 export type RxmuxError =
@@ -81,7 +89,11 @@ export type RxmuxError =
   | MuxUnsupportedError
   | MuxReadBusyError
   | MuxDecodeError
-  | MuxChecksumError;
+  | MuxChecksumError
+  | MuxResumeTokenError
+  | MuxResumePositionError
+  | MuxResumeInUseError
+  | MuxResumeAttemptsError;
 
 type Ctor = new (fields: MuxErrorFields<never>) => RxmuxError;
 
@@ -104,6 +116,10 @@ export const TaggedErrors: { readonly [C in MuxErrorCode]: new (fields: MuxError
   ERR_MUX_READ_BUSY: MuxReadBusyError as unknown as Ctor,
   ERR_MUX_DECODE: MuxDecodeError as unknown as Ctor,
   ERR_MUX_CHECKSUM: MuxChecksumError as unknown as Ctor,
+  ERR_MUX_RESUME_TOKEN: MuxResumeTokenError as unknown as Ctor,
+  ERR_MUX_RESUME_POSITION: MuxResumePositionError as unknown as Ctor,
+  ERR_MUX_RESUME_IN_USE: MuxResumeInUseError as unknown as Ctor,
+  ERR_MUX_RESUME_ATTEMPTS: MuxResumeAttemptsError as unknown as Ctor,
 };
 
 /**

@@ -9,6 +9,8 @@ import { createSession } from '../session/multiplex.js';
 import type { Session } from '../session/types.js';
 import { resolveOptions, type SessionOptions } from '../options.js';
 import { badOption, boolOption, checkOptionsObject, fnOption, intOption } from '../util/validate.js';
+import type { Carrier } from '../carrier.js';
+import { resumableServer } from '../session/resume/server.js';
 
 /** Session options without the role (the helper sets it). */
 export type TcpSessionOptions = Omit<SessionOptions, 'role'>;
@@ -96,7 +98,7 @@ export function listen(options: ListenOptions = {}): Observable<Session> {
   checkCommon(own);
   fnOption('listen', 'onListening', own.onListening);
   const { emit } = sessionServer(own);
-  const resolved = resolveOptions({ ...sessionOptions, role: 'server' });
+  const { options: resolved, route } = resumableServer(resolveOptions({ ...sessionOptions, role: 'server' }));
   const port = own.port ?? 0;
   const host = own.host ?? '127.0.0.1';
   const noDelay = own.noDelay ?? true;
@@ -108,10 +110,17 @@ export function listen(options: ListenOptions = {}): Observable<Session> {
         socket.destroy();
         return;
       }
-      const session = createSession(socketCarrier(socket, { noDelay }), resolved);
-      sessions.add(session);
-      session.closed$.subscribe(() => sessions.delete(session));
-      subscriber.next(emit(session));
+      // With resumption, a connection that resumes a suspended session goes to it; any other starts a session.
+      route(socketCarrier(socket, { noDelay }), (carrier) => {
+        if (stopped) {
+          carrier.destroy();
+          return;
+        }
+        const session = createSession(carrier, resolved);
+        sessions.add(session);
+        session.closed$.subscribe(() => sessions.delete(session));
+        subscriber.next(emit(session));
+      });
     });
     server.on('error', (e) => {
       if (!stopped) subscriber.error(carrierError(`listen on ${host}:${port} failed`, e));
@@ -157,10 +166,14 @@ export function connect(options: ConnectOptions): Observable<Session> {
   checkCommon(own);
   boolOption('', 'probe', own.probe, undefined);
   const probe = own.probe ?? true;
-  const resolved = resolveOptions({ ...sessionOptions, role: 'client' });
   const port = own.port!;
   const host = own.host ?? '127.0.0.1';
   const noDelay = own.noDelay ?? true;
+  let resolved = resolveOptions({ ...sessionOptions, role: 'client' });
+  // With resumption and no reconnect of the application's: a new connection to the same address.
+  if (resolved.resume && !resolved.resume.reconnect) {
+    resolved = { ...resolved, resume: { ...resolved.resume, reconnect: () => dial(host, port, noDelay) } };
+  }
   return new Observable<Session>((subscriber) => {
     let session: Session | undefined;
     const socket = netConnect({ port, host });
@@ -180,6 +193,27 @@ export function connect(options: ConnectOptions): Observable<Session> {
         socket.on('error', () => undefined);
         socket.destroy();
       } else if (!session.isClosed) void session.close();
+    };
+  });
+}
+
+/** One TCP connection as a carrier, once connected (ERR_MUX_CARRIER when it cannot be made). */
+function dial(host: string, port: number, noDelay: boolean): Observable<Carrier> {
+  return new Observable<Carrier>((subscriber) => {
+    const socket = netConnect({ port, host });
+    const onError = (e: unknown): void => subscriber.error(carrierError(`connect to ${host}:${port} failed`, e));
+    socket.once('error', onError);
+    socket.once('connect', () => {
+      socket.off('error', onError);
+      subscriber.next(socketCarrier(socket, { noDelay }));
+      subscriber.complete();
+    });
+    return () => {
+      if (socket.connecting) {
+        socket.off('error', onError);
+        socket.on('error', () => undefined);
+        socket.destroy();
+      }
     };
   });
 }

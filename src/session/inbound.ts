@@ -22,6 +22,8 @@ export class InboundFrames implements FrameSink {
   private readonly decoder: FrameReader;
   /** The peer's frame in progress: session-clock ms when it began arriving, -1 while none spans chunks. */
   private frameSince = -1;
+  /** True while the session is suspended (resumption): the frame timeout does not run. */
+  private framePaused = false;
   private readonly frameWatch: Expiring = {
     deadline: () => (this.frameSince < 0 || this.s.isClosed ? undefined : this.frameSince + this.s.options.frameTimeout),
     expire: () => this.frameExpired(),
@@ -53,9 +55,22 @@ export class InboundFrames implements FrameSink {
     s.watch(this.frameWatch);
   }
 
+  /** The carrier was lost (resumption): the frame in progress finishes on the next carrier, its clock stops. */
+  pauseFrameTimeout(): void {
+    this.framePaused = true;
+  }
+
+  /** A new carrier resumed the session: the frame in progress has `frameTimeout` ms again from now. */
+  resumeFrameTimeout(): void {
+    this.framePaused = false;
+    if (this.frameSince < 0) return;
+    this.frameSince = this.s.clock();
+    this.s.watch(this.frameWatch);
+  }
+
   private frameExpired(): void {
     const s = this.s;
-    if (s.isClosed || this.frameSince < 0) return;
+    if (s.isClosed || this.frameSince < 0 || this.framePaused) return;
     const took = s.clock() - this.frameSince;
     const limit = s.options.frameTimeout;
     if (took < limit) return;

@@ -91,6 +91,14 @@ export class Pacing implements Expiring {
     return this.sentAt[0]! + Math.max(PROBE_TIMEOUT_MIN, 4 * this.srtt);
   }
 
+  /** A new carrier took over (resumption): probes sent on the old one are never answered; start over on it. */
+  restart(): void {
+    for (const opaque of this.opaques) this.s.pings.cancel(opaque);
+    this.marks.length = this.sentAt.length = this.opaques.length = 0;
+    this.active = false;
+    this.lastMark = this.writer.bytesOut;
+  }
+
   /** The oldest probe went unanswered: forget them all, and hold nothing until a new one is answered. */
   expire(): void {
     const at = this.deadline();

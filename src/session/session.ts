@@ -1,6 +1,6 @@
 // The session: wiring of carrier, decoder, writer and channels; the channel map; flush batching (frames of one
 // turn leave in one carrier write); graceful close, destroy and the end of everything; stats.
-import type { Observable, Subscription } from 'rxjs';
+import { concat, defer, map, type Observable, of, type Subscription, throwError } from 'rxjs';
 import type { Carrier } from '../carrier.js';
 import type { ChannelImpl } from '../channel/channel.js';
 import type { Channel, ChannelHost } from '../channel/types.js';
@@ -19,7 +19,8 @@ import { Opens } from './opens.js';
 import { Pacing } from './pacing.js';
 import { Pings } from './pings.js';
 import { Turns } from './turns.js';
-import type { IncomingChannel, OpenOptions, Session, SessionEnd, SessionStats } from './types.js';
+import { ResumeLink } from './resume/link.js';
+import type { IncomingChannel, OpenOptions, Session, SessionEnd, SessionState, SessionStats } from './types.js';
 
 /** The session (applications see it as {@link Session}); the channels' {@link ChannelHost}. */
 export class SessionImpl implements Session, ChannelHost {
@@ -50,11 +51,20 @@ export class SessionImpl implements Session, ChannelHost {
   /** One timer for every open timeout, close timeout and the frame timeout. */
   private readonly sweeper: DeadlineSweeper;
   private bytesIn = 0;
+  private readonly carrier: Carrier;
+  /** The resumption layer between this session and its carrier; only with `resume` on in the rxmux profile. */
+  private readonly link: ResumeLink | undefined;
 
   constructor(
-    private readonly carrier: Carrier,
+    carrier: Carrier,
     readonly options: ResolvedOptions,
   ) {
+    if (options.resume && options.profile === 'rxmux') {
+      this.link = new ResumeLink(carrier, options, options.resume);
+      this.link.host = this;
+      this.carrier = this.link;
+    } else this.carrier = carrier;
+    carrier = this.carrier;
     this.role = options.role;
     this.profile = options.profile;
     this.scheduler = options.scheduler;
@@ -164,7 +174,47 @@ export class SessionImpl implements Session, ChannelHost {
     this.finish(error, 'end');
   }
 
+  get state$(): Observable<SessionState> {
+    const link = this.link;
+    if (link) return link.state$.asObservable();
+    return defer(() =>
+      this.closed
+        ? of<SessionState>('closed')
+        : concat(of<SessionState>('connected'), this.closed$.pipe(map((): SessionState => 'closed'))),
+    );
+  }
+
+  resume(carrier: Carrier): Observable<void> {
+    if (this.link) return this.link.resume(carrier);
+    return throwError(
+      () => new MuxError('ERR_MUX_UNSUPPORTED', 'resumption is off for this session (the resume option needs the rxmux profile)'),
+    );
+  }
+
+  /** The carrier was lost and the session is suspended: pings waiting fail, keep-alive and idle timers pause. */
+  suspended(): void {
+    this.pings.stop(new MuxError('ERR_MUX_CARRIER', 'the carrier was lost before the ping was answered'));
+    for (const ch of this.map.values()) ch.pauseIdle();
+    this.inbound.pauseFrameTimeout();
+  }
+
+  /** A new carrier resumed the session: keep-alive and idle timers start again from now. */
+  resumed(): void {
+    if (this.closed) return;
+    this.pacing.restart();
+    if (this.options.keepAlive) this.pings.startKeepAlive();
+    for (const ch of this.map.values()) ch.resumeIdle();
+    this.inbound.resumeFrameTimeout();
+  }
+
+  /** The keep-alive saw nothing from the peer: with resumption the carrier counts as lost, else the session fails. */
+  keepAliveExpired(error: MuxError): void {
+    if (this.link?.stalled()) return;
+    this.finish(error, 'destroy');
+  }
+
   stats(): SessionStats {
+    const link = this.link;
     return {
       bytesIn: this.bytesIn,
       bytesOut: this.writer.bytesOut,
@@ -178,6 +228,10 @@ export class SessionImpl implements Session, ChannelHost {
       droppedControl: this.controls.dropped,
       bufferedIn: this.budget.used,
       rtt: this.pings.rtt.smoothed,
+      resumptions: link ? link.resumptions : 0,
+      replayedBytes: link ? link.replayedBytes : 0,
+      replayBuffered: link ? link.store.bytes : 0,
+      replayPeak: link ? link.store.peak : 0,
     };
   }
 

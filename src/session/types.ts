@@ -2,6 +2,7 @@
 // stats and how it ended.
 import type { Observable } from 'rxjs';
 import type { Channel } from '../channel/types.js';
+import type { Carrier } from '../carrier.js';
 import type { MuxError } from '../errors.js';
 
 /** Options for {@link Session.open}. */
@@ -79,7 +80,21 @@ export interface SessionStats {
   readonly bufferedIn: number;
   /** Smoothed round-trip time in ms, -1 before the first sample. */
   readonly rtt: number;
+  /** Times the session was resumed over a new carrier (resumption). */
+  readonly resumptions: number;
+  /** Bytes written again from the replay store on resumes. */
+  readonly replayedBytes: number;
+  /** Bytes in the replay store now (sent, not yet acknowledged by the peer); 0 without resumption. */
+  readonly replayBuffered: number;
+  /** Most bytes the replay store held at once. */
+  readonly replayPeak: number;
 }
+
+/**
+ * What {@link Session.state$} reports: `connected` at first, `suspended` when the carrier was lost and the session
+ * waits for a new one (resumption), `resumed` once a new carrier took over, `closed` at the end.
+ */
+export type SessionState = 'connected' | 'suspended' | 'resumed' | 'closed';
 
 /** How a session ended: `error` is undefined after a clean close. */
 export interface SessionEnd {
@@ -120,6 +135,17 @@ export interface Session {
   readonly isClosed: boolean;
   /** Counters now. */
   stats(): SessionStats;
+  /**
+   * The session's connection state: emits the current one on subscription, then each change; completes after `closed`.
+   * Without resumption it is `connected`, then `closed`.
+   */
+  readonly state$: Observable<SessionState>;
+  /**
+   * Resumes a suspended session over a new carrier (client side; with `resume.reconnect` this happens by itself).
+   * Completes once resumed; errors with ERR_MUX_RESUME_* when refused (the session stays suspended, until
+   * `resume.timeout`), ERR_MUX_RESUME_IN_USE when the session is not suspended, ERR_MUX_UNSUPPORTED without resumption.
+   */
+  resume(carrier: Carrier): Observable<void>;
   /** The registered channels now (their public views). */
   channels(): Channel[];
 }
