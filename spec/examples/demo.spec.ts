@@ -106,7 +106,9 @@ describe('the demo (npm run demo -- --quick)', () => {
   it('cuts its own connection once mid-run (RST), resumes, and still verifies every checksum', () => {
     expect(run.stdout).toMatch(/connection cut \(TCP RST\) mid-transfer: both sessions suspended/);
     expect(run.stdout).toMatch(/session resumed \d+ ms after the cut: [\d.]+ (B|KiB|MiB) replayed/);
-    expect(run.stdout).toMatch(/✓ connection cut once mid-transfer and resumed in \d+ ms \([\d.]+ (B|KiB|MiB) replayed\), every checksum verified after it/);
+    expect(run.stdout).toMatch(
+      /✓ connection cut once mid-transfer and resumed in \d+ ms \([\d.]+ (B|KiB|MiB) replayed\), every checksum verified after it/,
+    );
   });
 
   it('prints session totals, an RTT from ping, a graceful close and a passing result', () => {

@@ -44,7 +44,7 @@ export class Record {
 }
 
 /** Options of {@link world}. */
-export interface WorldOptions extends Partial<NetOptions> {
+interface WorldOptions extends Partial<NetOptions> {
   readonly client?: Omit<SessionOptions, 'role' | 'resume'>;
   readonly clientResume?: ResumeOptions | false;
   readonly server?: Omit<SessionOptions, 'role'>;

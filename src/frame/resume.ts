@@ -51,7 +51,7 @@ export const ResumeRefusal = {
 } as const;
 
 /** A Resume frame, parsed. */
-export interface ResumeFrame {
+interface ResumeFrame {
   /** The {@link ResumeKind}. */
   readonly kind: number;
   /** The payload (a view). */
@@ -59,7 +59,7 @@ export interface ResumeFrame {
 }
 
 /** Writes `value` (an integer from 0 to 2^53 - 1) as a big-endian u64 at `at`. */
-export function writeU64(b: Uint8Array, at: number, value: number): void {
+function writeU64(b: Uint8Array, at: number, value: number): void {
   writeU32(b, at, Math.floor(value / 0x1_0000_0000));
   writeU32(b, at + 4, value >>> 0);
 }

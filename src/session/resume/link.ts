@@ -46,13 +46,13 @@ import { ReplayStore } from './store.js';
 import { newToken, sameToken, tokenId } from './token.js';
 
 /** The receiver acknowledges at the end of a carrier chunk once this many bytes arrived since its last Ack. */
-export const ACK_EVERY = 512 * 1024;
+const ACK_EVERY = 512 * 1024;
 
 /** An Ack rides along with a write of the session's own once this many bytes arrived since the last one. */
-export const ACK_PIGGYBACK = 16 * 1024;
+const ACK_PIGGYBACK = 16 * 1024;
 
 /** What the layer asks of its session. */
-export interface LinkHost {
+interface LinkHost {
   /** The carrier was lost: pings fail, idle timers pause. */
   suspended(): void;
   /** A new carrier took over: keep-alive and idle timers start again. */
@@ -60,7 +60,7 @@ export interface LinkHost {
 }
 
 /** A resume request read from the first frame of a new server-side carrier. */
-export interface ResumeRequest {
+interface ResumeRequest {
   /** The token presented (24 bytes). */
   readonly token: Uint8Array;
   /** The client's position. */

@@ -54,7 +54,7 @@ export interface ResolvedResume {
 }
 
 /** Defaults of {@link ResumeOptions}. */
-export const RESUME_DEFAULTS = {
+const RESUME_DEFAULTS = {
   /** ms a suspended session waits for a new carrier. */
   timeout: 30_000,
   /** Bytes the replay store holds at most. */
@@ -64,7 +64,7 @@ export const RESUME_DEFAULTS = {
 } as const;
 
 /** Smallest `resume.bufferLimit`, bytes (four acknowledgement intervals of 512 KiB). */
-export const MIN_BUFFER_LIMIT = 2 * 1024 * 1024;
+const MIN_BUFFER_LIMIT = 2 * 1024 * 1024;
 
 const KNOWN = new Set(['timeout', 'bufferLimit', 'maxAttempts', 'reconnect', 'retryDelay', 'registry']);
 

@@ -3,7 +3,7 @@
 import { TOKEN_ID_LENGTH, TOKEN_LENGTH } from '../../frame/resume.js';
 
 /** Random bytes from the platform's cryptographic generator (`crypto.getRandomValues`). */
-export function randomBytes(n: number): Uint8Array {
+function randomBytes(n: number): Uint8Array {
   const out = new Uint8Array(n);
   globalThis.crypto.getRandomValues(out);
   return out;
