@@ -3,7 +3,7 @@
  * Runs in Node and in browsers (no Node built-ins here; see `rxmux/node` for sockets).
  */
 export { createSession, multiplex } from './session/multiplex.js';
-export type { AcceptOptions, IncomingChannel, OpenOptions, Session, SessionEnd, SessionStats } from './session/types.js';
+export type { AcceptOptions, CloseOptions, IncomingChannel, OpenOptions, Session, SessionEnd, SessionStats } from './session/types.js';
 export type { OverflowStrategy, SessionOptions } from './options.js';
 export { DEFAULTS as SESSION_DEFAULTS } from './options.js';
 export type { ByteSource, Channel, ChannelEnd, ChannelState, ChannelStats, SendOptions } from './channel/types.js';

@@ -1,4 +1,5 @@
 import { asyncScheduler, type SchedulerLike } from 'rxjs';
+import type { Channel } from './channel/types.js';
 import { MuxError } from './errors.js';
 import { INITIAL_WINDOW, MAX_U32 } from './frame/constants.js';
 import { badOption, boolOption, checkOptionsObject, intOption, oneOfOption, schedulerOption } from './util/validate.js';
@@ -75,6 +76,18 @@ export interface SessionOptions {
   acceptBacklog?: number;
   /** Largest open/accept metadata and reset/reject reason, in bytes (rxmux profile). Default 16384. */
   maxMetadata?: number;
+  /**
+   * Keep write boundaries on the wire: a Data frame never carries bytes of two `write()` calls, so a peer that reads
+   * frame by frame sees each write as its own chunk (a write larger than `maxFrameSize` or the peer's credit is still
+   * cut). Default false: what a channel queued in one turn may leave as one frame. The default for each channel's
+   * {@link Channel.preserveWrites}.
+   */
+  preserveWrites?: boolean;
+  /**
+   * End (clean close) or destroy (failure) the carrier when the session ends. Default true. false leaves the carrier
+   * to its owner: the session only stops reading and writing it (for a connection that outlives its muxer).
+   */
+  releaseCarrier?: boolean;
 }
 
 /** Options with every default filled in. */
@@ -106,6 +119,8 @@ export const DEFAULTS: Omit<ResolvedOptions, 'role' | 'scheduler' | 'frameTimeou
   maxOpen: 4096,
   acceptBacklog: 256,
   maxMetadata: 16 * 1024,
+  preserveWrites: false,
+  releaseCarrier: true,
 };
 
 /**
@@ -141,6 +156,8 @@ export function resolveOptions(options: SessionOptions): ResolvedOptions {
   oneOfOption('', 'profile', o.profile, ['rxmux', 'yamux'], 'rxmux');
   oneOfOption('', 'overflow', o.overflow, ['error', 'dropping', 'sliding'], 'error');
   boolOption('', 'keepAlive', o.keepAlive, true);
+  boolOption('', 'preserveWrites', o.preserveWrites, false);
+  boolOption('', 'releaseCarrier', o.releaseCarrier, true);
   schedulerOption('', o.scheduler, asyncScheduler);
   int('receiveWindow', o.receiveWindow, INITIAL_WINDOW, MAX_U32);
   int('maxReceiveWindow', o.maxReceiveWindow, o.receiveWindow, MAX_U32);
