@@ -28,14 +28,22 @@ describe('API reference (typedoc)', () => {
     });
     expect(`${result.stdout}${result.stderr}`).not.toMatch(/\[(warning|error)\]/);
     expect(result.status).toBe(0);
-    expect(config.entryPoints.sort()).toEqual(['src/frame.ts', 'src/index.ts', 'src/node.ts', 'src/testing.ts', 'src/web.ts']);
-    for (const entry of ['index', 'frame', 'node', 'web', 'testing'])
+    expect(config.entryPoints.sort()).toEqual([
+      'src/frame.ts',
+      'src/index.ts',
+      'src/libp2p.ts',
+      'src/node.ts',
+      'src/testing.ts',
+      'src/web.ts',
+    ]);
+    for (const entry of ['index', 'frame', 'node', 'web', 'testing', 'libp2p'])
       expect(existsSync(join(out, 'html', 'modules', `${entry}.html`))).toBe(true);
     for (const [entry, fn] of [
       ['index', 'multiplex'],
       ['node', 'listen'],
       ['web', 'websocketSessions'],
       ['testing', 'virtualPeer'],
+      ['libp2p', 'rxmuxMuxer'],
     ] as const) {
       const page = join(out, 'html', 'functions', `${entry}.${fn}.html`);
       expect(existsSync(page)).toBe(true);

@@ -16,6 +16,7 @@ function localImports(code: string): string {
     .replace(/from (['"])rxmux\/web\1/g, "from '../../src/web.js'")
     .replace(/from (['"])rxmux\/testing\1/g, "from '../../src/testing.js'")
     .replace(/from (['"])rxmux\/frame\1/g, "from '../../src/frame.js'")
+    .replace(/from (['"])rxmux\/libp2p\1/g, "from '../../src/libp2p.js'")
     .replace(/from (['"])rxmux\1/g, "from '../../src/index.js'");
 }
 

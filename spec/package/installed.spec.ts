@@ -24,7 +24,20 @@ const tsx = join(root, 'node_modules/tsx/dist/cli.mjs');
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { name: string; version: string; license: string };
 
 /** Packages the scratch project takes from this repository's node_modules (linked, not downloaded). */
-const LINKED = ['rxjs', 'tslib', 'ws', '@types/node', '@types/ws', 'undici-types'];
+const LINKED = [
+  'rxjs',
+  'tslib',
+  'ws',
+  '@types/node',
+  '@types/ws',
+  'undici-types',
+  // rxmux/libp2p's optional peers, and what its README block builds a node with.
+  '@libp2p/interface',
+  '@libp2p/utils',
+  '@libp2p/tcp',
+  '@libp2p/plaintext',
+  'libp2p',
+];
 
 /** Node loads ES modules with require() (unflagged from 20.19 and 22.12). */
 const REQUIRE_ESM = ((major: number, minor: number) => major > 22 || (major === 22 && minor >= 12) || (major === 20 && minor >= 19))(
@@ -63,6 +76,7 @@ beforeAll(() => {
   );
   if (installed.status !== 0) throw new Error(`npm install of the tarball failed:\n${installed.err}`);
   mkdirSync(join(app, 'node_modules', '@types'), { recursive: true });
+  mkdirSync(join(app, 'node_modules', '@libp2p'), { recursive: true });
   for (const name of LINKED) symlinkSync(join(root, 'node_modules', name), join(app, 'node_modules', name), 'dir');
 }, 240_000);
 
@@ -72,7 +86,7 @@ afterAll(() => {
 
 describe('the packed tarball', () => {
   it('holds the build, declarations, README, LICENSE and CHANGELOG, and no sources, specs or source maps', () => {
-    for (const entry of ['index', 'node', 'web', 'testing']) {
+    for (const entry of ['index', 'node', 'web', 'testing', 'libp2p']) {
       expect(packedFiles).toContain(`dist/${entry}.js`);
       expect(packedFiles).toContain(`dist/${entry}.d.ts`);
     }
@@ -125,14 +139,14 @@ describe('the installed package', () => {
         '--input-type=module',
         '-e',
         `
-      const core = await import('rxmux'), node = await import('rxmux/node'), web = await import('rxmux/web'), testing = await import('rxmux/testing');
-      console.log(JSON.stringify([typeof core.multiplex, typeof core.MuxError, typeof node.listen, typeof node.socketCarrier, typeof web.websocketSessions, typeof web.toWebStreams, typeof testing.virtualPeer]));
+      const core = await import('rxmux'), node = await import('rxmux/node'), web = await import('rxmux/web'), testing = await import('rxmux/testing'), lp = await import('rxmux/libp2p');
+      console.log(JSON.stringify([typeof core.multiplex, typeof core.MuxError, typeof node.listen, typeof node.socketCarrier, typeof web.websocketSessions, typeof web.toWebStreams, typeof testing.virtualPeer, typeof lp.rxmuxMuxer]));
     `,
       ],
       app,
     );
     expect(out.err).toBe('');
-    expect(JSON.parse(out.out)).toEqual(Array(7).fill('function'));
+    expect(JSON.parse(out.out)).toEqual(Array(8).fill('function'));
   });
 
   it('require() gets the same module on Node >= 20.19 (require of an ES module); older Node says ERR_REQUIRE_ESM', () => {
