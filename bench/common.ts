@@ -3,7 +3,18 @@
  * orchestrator (bench/run.ts) and the workers (bench/worker.ts) exchange over the IPC channel, and small statistics.
  */
 
-export const PEERS = ['raw', 'rxmux', 'rxmux-resume', 'bpmux', 'libp2p-yamux', 'http2', 'go-yamux', 'ws-raw', 'rxmux-ws'] as const;
+export const PEERS = [
+  'raw',
+  'rxmux',
+  'rxmux-resume',
+  'bpmux',
+  'libp2p-yamux',
+  'rxmux-libp2p',
+  'http2',
+  'go-yamux',
+  'ws-raw',
+  'rxmux-ws',
+] as const;
 export type PeerName = (typeof PEERS)[number];
 
 export const WORKLOADS = ['bulk1', 'bulk64', 'open', 'rtt', 'idle', 'hol'] as const;

@@ -291,10 +291,21 @@ async function socketMaConn(socket: net.Socket, direction: 'inbound' | 'outbound
   return new SocketMaConn();
 }
 
-async function libp2pMuxer(socket: net.Socket, direction: 'inbound' | 'outbound', ov: Overrides) {
-  const { yamux } = await import('@chainsafe/libp2p-yamux');
+/** The libp2p muxer of one connection: @chainsafe/libp2p-yamux, or rxmux through rxmux/libp2p (`rxmuxMuxer`). */
+async function libp2pMuxer(
+  socket: net.Socket,
+  direction: 'inbound' | 'outbound',
+  ov: Overrides,
+  impl: 'yamux' | 'rxmux' = 'yamux',
+): Promise<import('@libp2p/interface').StreamMuxer> {
   const caps = ov.openChannels && ov.openChannels > 1000 ? { maxInboundStreams: ov.openChannels, maxOutboundStreams: ov.openChannels } : {};
-  return yamux(caps)().createStreamMuxer(await socketMaConn(socket, direction));
+  const maConn = await socketMaConn(socket, direction);
+  if (impl === 'rxmux') {
+    const { rxmuxMuxer } = await import('../src/libp2p.js');
+    return rxmuxMuxer(caps)().createStreamMuxer(maConn);
+  }
+  const { yamux } = await import('@chainsafe/libp2p-yamux');
+  return yamux(caps)().createStreamMuxer(maConn);
 }
 
 class Libp2pChan implements Chan {
@@ -317,6 +328,41 @@ class Libp2pChan implements Chan {
 }
 
 const libp2pChan = (stream: Libp2pStream, onError: (e: unknown) => void): Chan => new Libp2pChan(stream, onError);
+
+/** A peer driven through libp2p's stream API (createStream, send/onDrain, 'message'), with either muxer. */
+function libp2pPeer(impl: 'yamux' | 'rxmux', note: string): Peer {
+  const name = impl === 'rxmux' ? 'rxmux-libp2p' : 'libp2p-yamux';
+  return {
+    async load() {
+      await Promise.all([
+        impl === 'rxmux' ? import('../src/libp2p.js') : import('@chainsafe/libp2p-yamux'),
+        import('@libp2p/utils'),
+        import('@libp2p/logger'),
+        import('@multiformats/multiaddr'),
+      ]);
+    },
+    async listen(onChannel, ov, onError) {
+      const server = net.createServer((socket) => {
+        socket.setNoDelay(true);
+        libp2pMuxer(socket, 'inbound', ov, impl).then(
+          (muxer) => muxer.addEventListener('stream', (evt) => onChannel(libp2pChan(evt.detail, onError))),
+          onError,
+        );
+      });
+      server.on('error', onError);
+      return listenOn(server);
+    },
+    async connect(port, ov) {
+      const muxer = await libp2pMuxer(await connectTcp(port), 'outbound', ov, impl);
+      return { open: async () => libp2pChan(await muxer.createStream(), () => undefined) };
+    },
+    note,
+    overrideNote: (ov) =>
+      ov.openChannels && ov.openChannels > 1000
+        ? `${name}: maxInboundStreams and maxOutboundStreams raised from 1000 to ${ov.openChannels} (the defaults cap open streams below the workload)`
+        : undefined,
+  };
+}
 
 const libp2p: Peer = {
   async load() {
@@ -461,6 +507,10 @@ export const PEER_IMPLS: Record<PeerName, Peer> = {
   'rxmux-resume': rxmuxResume,
   bpmux,
   'libp2p-yamux': libp2p,
+  'rxmux-libp2p': libp2pPeer(
+    'rxmux',
+    'rxmux-libp2p: rxmux through rxmux/libp2p (rxmuxMuxer() defaults: yamux profile, preserveWrites) over the same MultiaddrConnection as libp2p-yamux, driven by the same code (stream.send() with onDrain(), "message" events read)',
+  ),
   http2: http2Peer,
   'go-yamux': goYamux,
   'ws-raw': wsRaw,

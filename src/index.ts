@@ -3,7 +3,16 @@
  * Runs in Node and in browsers (no Node built-ins here; see `rxmux/node` for sockets).
  */
 export { createSession, multiplex } from './session/multiplex.js';
-export type { AcceptOptions, IncomingChannel, OpenOptions, Session, SessionEnd, SessionState, SessionStats } from './session/types.js';
+export type {
+  AcceptOptions,
+  CloseOptions,
+  IncomingChannel,
+  OpenOptions,
+  Session,
+  SessionEnd,
+  SessionState,
+  SessionStats,
+} from './session/types.js';
 export type { ResumeOptions } from './session/resume/options.js';
 export {
   ResumeRegistry,

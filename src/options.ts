@@ -1,6 +1,7 @@
 // Session options: their defaults, one check of every option (a MuxError naming the option on bad input),
 // and the resolved form the session and channels read.
 import { asyncScheduler, type SchedulerLike } from 'rxjs';
+import type { Channel } from './channel/types.js';
 import { MuxError } from './errors.js';
 import { INITIAL_WINDOW, MAX_U32 } from './frame/constants.js';
 import { badOption, boolOption, checkOptionsObject, intOption, oneOfOption, schedulerOption } from './util/validate.js';
@@ -83,6 +84,18 @@ export interface SessionOptions {
    * that ends or fails unexpectedly then suspends the session until a new carrier resumes it. Default false.
    */
   resume?: boolean | ResumeOptions;
+  /**
+   * Keep write boundaries on the wire: a Data frame never carries bytes of two `write()` calls, so a peer that reads
+   * frame by frame sees each write as its own chunk (a write larger than `maxFrameSize` or the peer's credit is still
+   * cut). Default false: what a channel queued in one turn may leave as one frame. The default for each channel's
+   * {@link Channel.preserveWrites}.
+   */
+  preserveWrites?: boolean;
+  /**
+   * End (clean close) or destroy (failure) the carrier when the session ends. Default true. false leaves the carrier
+   * to its owner: the session only stops reading and writing it (for a connection that outlives its muxer).
+   */
+  releaseCarrier?: boolean;
 }
 
 /** Options with every default filled in. */
@@ -118,6 +131,8 @@ export const DEFAULTS: Omit<ResolvedOptions, 'role' | 'scheduler' | 'frameTimeou
   acceptBacklog: 256,
   maxMetadata: 16 * 1024,
   resume: false,
+  preserveWrites: false,
+  releaseCarrier: true,
 };
 
 /**
@@ -153,6 +168,8 @@ export function resolveOptions(options: SessionOptions): ResolvedOptions {
   oneOfOption('', 'profile', o.profile, ['rxmux', 'yamux'], 'rxmux');
   oneOfOption('', 'overflow', o.overflow, ['error', 'dropping', 'sliding'], 'error');
   boolOption('', 'keepAlive', o.keepAlive, true);
+  boolOption('', 'preserveWrites', o.preserveWrites, false);
+  boolOption('', 'releaseCarrier', o.releaseCarrier, true);
   schedulerOption('', o.scheduler, asyncScheduler);
   int('receiveWindow', o.receiveWindow, INITIAL_WINDOW, MAX_U32);
   int('maxReceiveWindow', o.maxReceiveWindow, o.receiveWindow, MAX_U32);

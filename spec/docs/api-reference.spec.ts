@@ -32,11 +32,12 @@ describe('API reference (typedoc)', () => {
       'src/effect.ts',
       'src/frame.ts',
       'src/index.ts',
+      'src/libp2p.ts',
       'src/node.ts',
       'src/testing.ts',
       'src/web.ts',
     ]);
-    for (const entry of ['index', 'frame', 'node', 'web', 'testing', 'effect'])
+    for (const entry of ['index', 'frame', 'node', 'web', 'testing', 'effect', 'libp2p'])
       expect(existsSync(join(out, 'html', 'modules', `${entry}.html`))).toBe(true);
     for (const [entry, fn] of [
       ['index', 'multiplex'],
@@ -44,6 +45,7 @@ describe('API reference (typedoc)', () => {
       ['web', 'websocketSessions'],
       ['testing', 'virtualPeer'],
       ['effect', 'make'],
+      ['libp2p', 'rxmuxMuxer'],
     ] as const) {
       const page = join(out, 'html', 'functions', `${entry}.${fn}.html`);
       expect(existsSync(page)).toBe(true);

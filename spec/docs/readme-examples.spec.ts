@@ -17,6 +17,7 @@ function localImports(code: string): string {
     .replace(/from (['"])rxmux\/testing\1/g, "from '../../src/testing.js'")
     .replace(/from (['"])rxmux\/frame\1/g, "from '../../src/frame.js'")
     .replace(/from (['"])rxmux\/effect\1/g, "from '../../src/effect.js'")
+    .replace(/from (['"])rxmux\/libp2p\1/g, "from '../../src/libp2p.js'")
     .replace(/from (['"])rxmux\1/g, "from '../../src/index.js'");
 }
 

@@ -25,9 +25,24 @@ const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { na
 
 /**
  * Packages the scratch project takes from this repository's node_modules (linked, not downloaded): the peers (rxjs,
- * and effect for rxmux/effect) and what the README blocks import besides rxmux.
+ * effect for rxmux/effect, rxmux/libp2p's optional peers) and what the README blocks import besides rxmux.
  */
-const LINKED = ['rxjs', 'tslib', 'ws', '@types/node', '@types/ws', 'undici-types', 'effect', '@effect/platform-node-shared'];
+const LINKED = [
+  'rxjs',
+  'tslib',
+  'ws',
+  '@types/node',
+  '@types/ws',
+  'undici-types',
+  'effect',
+  '@effect/platform-node-shared',
+  // rxmux/libp2p's optional peers, and what its README block builds a node with.
+  '@libp2p/interface',
+  '@libp2p/utils',
+  '@libp2p/tcp',
+  '@libp2p/plaintext',
+  'libp2p',
+];
 
 /** Node loads ES modules with require() (unflagged from 20.19 and 22.12). */
 const REQUIRE_ESM = ((major: number, minor: number) => major > 22 || (major === 22 && minor >= 12) || (major === 20 && minor >= 19))(
@@ -77,7 +92,7 @@ afterAll(() => {
 
 describe('the packed tarball', () => {
   it('holds the build, declarations, README, LICENSE and CHANGELOG, and no sources, specs or source maps', () => {
-    for (const entry of ['index', 'node', 'web', 'testing', 'effect']) {
+    for (const entry of ['index', 'node', 'web', 'testing', 'effect', 'libp2p']) {
       expect(packedFiles).toContain(`dist/${entry}.js`);
       expect(packedFiles).toContain(`dist/${entry}.d.ts`);
     }
@@ -130,14 +145,14 @@ describe('the installed package', () => {
         '--input-type=module',
         '-e',
         `
-      const core = await import('rxmux'), node = await import('rxmux/node'), web = await import('rxmux/web'), testing = await import('rxmux/testing'), effect = await import('rxmux/effect');
-      console.log(JSON.stringify([typeof core.multiplex, typeof core.MuxError, typeof node.listen, typeof node.socketCarrier, typeof web.websocketSessions, typeof web.toWebStreams, typeof testing.virtualPeer, typeof effect.make, typeof effect.fromSocket]));
+      const core = await import('rxmux'), node = await import('rxmux/node'), web = await import('rxmux/web'), testing = await import('rxmux/testing'), effect = await import('rxmux/effect'), lp = await import('rxmux/libp2p');
+      console.log(JSON.stringify([typeof core.multiplex, typeof core.MuxError, typeof node.listen, typeof node.socketCarrier, typeof web.websocketSessions, typeof web.toWebStreams, typeof testing.virtualPeer, typeof effect.make, typeof effect.fromSocket, typeof lp.rxmuxMuxer]));
     `,
       ],
       app,
     );
     expect(out.err).toBe('');
-    expect(JSON.parse(out.out)).toEqual(Array(9).fill('function'));
+    expect(JSON.parse(out.out)).toEqual(Array(10).fill('function'));
   });
 
   it('require() gets the same module on Node >= 20.19 (require of an ES module); older Node says ERR_REQUIRE_ESM', () => {

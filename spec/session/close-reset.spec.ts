@@ -290,7 +290,7 @@ describe('reset(code, reason)', () => {
     expect(r).toMatchObject({ ok: false, error: { code: 'ERR_MUX_RESET' } });
   });
 
-  it('writes WindowUpdate|RST in the yamux profile and drops queued bytes', () => {
+  it('writes WindowUpdate|RST with the code as its length in the yamux profile and drops queued bytes', () => {
     const errors: unknown[] = [];
     testScheduler().run(({ hot, expectObservable }) => {
       const peer = virtualPeer();
@@ -311,7 +311,7 @@ describe('reset(code, reason)', () => {
         ch.end();
       });
       at(hot, 4, () => peer.drain());
-      expectObservable(peer.written$).toBe('-ab-r', { a: f.ack(1), b: f.data(1, 'abc'), r: f.rst(1) });
+      expectObservable(peer.written$).toBe('-ab-r', { a: f.ack(1), b: f.data(1, 'abc'), r: f.rst(1, 7) });
     });
     expect(errors).toHaveLength(1);
     expect(errors[0]).toMatchObject({ code: 'ERR_MUX_RESET', wireCode: 7 });

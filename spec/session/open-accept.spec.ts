@@ -212,7 +212,7 @@ describe('rejecting an open', () => {
     expect(after).toMatchObject({ openChannels: 0, bufferedIn: 0, refusedOpens: 1, droppedFrames: 1 });
   });
 
-  it('yamux profile: a reject is a plain WindowUpdate|RST, and the opener sees ERR_MUX_REJECTED without a reason', () => {
+  it('yamux profile: a reject is a plain WindowUpdate|RST carrying the code, and the opener sees ERR_MUX_REJECTED without a reason', () => {
     const errors: unknown[] = [];
     testScheduler().run(({ hot, expectObservable }) => {
       const peer = virtualPeer();
@@ -220,7 +220,7 @@ describe('rejecting an open', () => {
       session.incoming$.subscribe((r) => r.reject('busy', 7));
       session.open({ waitForAccept: true }).subscribe({ error: (e) => errors.push(e) });
       peer.feed(hot('-or', { o: f.syn(2), r: f.rst(1) }));
-      expectObservable(peer.written$).toBe('ox', { o: f.syn(1), x: f.rst(2) });
+      expectObservable(peer.written$).toBe('ox', { o: f.syn(1), x: f.rst(2, 7) });
     });
     expect(errors).toHaveLength(1);
     expect(errors[0]).toMatchObject({ code: 'ERR_MUX_REJECTED', wireCode: 0, reason: undefined, remote: true });

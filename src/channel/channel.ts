@@ -2,7 +2,7 @@
 // its own flags (SYN, ACK, FIN, RST), sends its own handshake, and ends itself. Receive and send sides are below it.
 import type { Observable, Subscriber } from 'rxjs';
 import { MuxError } from '../errors.js';
-import { Flag, FrameType, GoAwayCode, INITIAL_WINDOW } from '../frame/constants.js';
+import { Flag, FrameType, GoAwayCode, INITIAL_WINDOW, MAX_U32 } from '../frame/constants.js';
 import type { HeaderVerdict } from '../frame/header-check.js';
 import { parseReason } from '../frame/reason.js';
 import type { Expiring } from '../util/deadlines.js';
@@ -140,17 +140,18 @@ export class ChannelImpl extends SendingChannel implements Expiring, Watchable {
         this.consumedControl(payload.byteLength);
         payload = EMPTY;
       }
-      if (!isData) this.window(length);
+      // A WindowUpdate|RST's length is the reset code (go-yamux v5), not credit.
+      if (!isData && !(flags & Flag.RST)) this.window(length);
       this.acknowledged(reply);
       if (!isData) {
         if (flags & Flag.FIN) this.remoteFin();
-        if (flags & Flag.RST) this.remoteReset(0, undefined);
+        if (flags & Flag.RST) this.remoteReset(length, undefined);
         return;
       }
       // A later ACK (ACK is sent once) is not looked at again: its payload is stream data (docs/PROTOCOL.md).
     } else if (!isData) {
       if (flags & Flag.RST) {
-        this.remoteReset(0, undefined);
+        this.remoteReset(length, undefined);
         return;
       }
       if (!(flags & Flag.SYN)) this.window(length);
@@ -218,6 +219,12 @@ export class ChannelImpl extends SendingChannel implements Expiring, Watchable {
   }
 
   reset(code = 0, reason?: string): void {
+    if (!Number.isInteger(code) || code < 0 || code > MAX_U32) {
+      throw new MuxError(
+        'ERR_MUX_INVALID_ARGUMENT',
+        `channel ${this.id}: reset code: expected an integer from 0 to 2^32-1, got ${String(code)}`,
+      );
+    }
     if (this.state === 'closed') return;
     const details = { wireCode: code, ...(reason === undefined ? {} : { reason }) };
     this.abort(code, reason, new MuxError('ERR_MUX_RESET', `channel ${this.id} was reset locally${reason ? `: ${reason}` : ''}`, details));
@@ -266,6 +273,7 @@ export class ChannelImpl extends SendingChannel implements Expiring, Watchable {
     this.failure = error;
     this.dog?.stop();
     this.out?.drop(error);
+    this.settleWaiters(error);
     if (!this.readEnded || unreachable) {
       this.inb?.drop();
       this.inb = undefined;
@@ -282,6 +290,21 @@ export class ChannelImpl extends SendingChannel implements Expiring, Watchable {
       opener?.error(error);
     }
     this.leave({ error });
+  }
+
+  /**
+   * The session ended cleanly (`close({ channels: 'end' })`) with this channel still open: whatever is buffered
+   * stays readable, then the reader completes as after a FIN, and the channel closes without an error.
+   */
+  endCleanly(): void {
+    if (this.state === 'closed') return;
+    this.writeSide = 'ended';
+    this.settleWaiters();
+    this.readEnded = true;
+    this.deliver();
+    this.state = 'closed';
+    this.dog?.stop();
+    this.leave(NO_ERROR);
   }
 
   protected maybeReleased(): void {

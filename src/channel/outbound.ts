@@ -25,6 +25,11 @@ export class Outbound {
     this.bytes += bytes.byteLength;
   }
 
+  /** Bytes left of the oldest queued write (one `write()` call's chunk). */
+  headBytes(): number {
+    return this.bytes === 0 ? 0 : this.q[this.head]!.byteLength - this.off;
+  }
+
   /** Consumes `n` queued bytes: as views pushed to `out`, or copied into `into` at `at`. */
   take(n: number, out: Uint8Array[] | undefined, into: Uint8Array | undefined, at: number): void {
     const q = this.q;

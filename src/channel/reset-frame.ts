@@ -1,5 +1,6 @@
 // The RST a channel (or the session, for an open it refuses) sends: in the rxmux profile a Data|RST carrying the
-// code and reason, when that fits the peer's window; otherwise a bare WindowUpdate|RST, as yamux has it.
+// code and reason, when that fits the peer's window; otherwise a bare WindowUpdate|RST with the code as its length,
+// as go-yamux v5 has it.
 import { Flag, FrameType } from '../frame/constants.js';
 import { encodeReason } from '../frame/reason.js';
 
@@ -25,6 +26,7 @@ export function queueReset(sink: ControlSink, rxmux: boolean, id: number, code: 
       return payload.byteLength;
     }
   }
-  sink.control(FrameType.WindowUpdate, Flag.RST, id, 0);
+  // The bare form carries the code in its length field, as go-yamux v5 sends it (older yamux peers ignore it).
+  sink.control(FrameType.WindowUpdate, Flag.RST, id, code);
   return 0;
 }

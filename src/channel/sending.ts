@@ -1,6 +1,6 @@
 // The send side of a channel: the peer's credit for us, the queue behind write()/send() with its high-water mark
 // and overflow strategies, and what the fair writer takes (WriterChannel): data frames, then the FIN.
-import type { Observable } from 'rxjs';
+import { Observable, type Subscriber } from 'rxjs';
 import { MuxError } from '../errors.js';
 import { INITIAL_WINDOW, MAX_U32 } from '../frame/constants.js';
 import { checkWeight, type OverflowStrategy } from '../options.js';
@@ -20,6 +20,11 @@ const RESOLVED: Promise<void> = Promise.resolve();
 /** The write side: open; FIN queued behind the bytes (`end()` called); FIN handed to the carrier. */
 type WriteSide = 'open' | 'ending' | 'ended';
 
+function done(s: Subscriber<void>): void {
+  s.next();
+  s.complete();
+}
+
 function writeClosed(id: number): MuxError {
   return new MuxError('ERR_MUX_WRITE_CLOSED', `channel ${id}: write side is closed`);
 }
@@ -38,6 +43,12 @@ export abstract class SendingChannel extends ReceivingChannel implements WriterC
   bytesOut = 0;
   framesOut = 0;
   protected credit: Watched<number> | undefined;
+  /** Keep write boundaries: a frame takes bytes of one queued write only. */
+  protected framed = this.host.options.preserveWrites;
+  /** Subscribers of flushed$ waiting for the queue (and the FIN, if asked for) to leave. */
+  private flushWaiters: Subscriber<void>[] | undefined;
+  /** Subscribers of drain$ waiting for the queue to fall to the high-water mark. */
+  private drainWaiters: Subscriber<void>[] | undefined;
 
   abstract get isClosed(): boolean;
   protected abstract markHalfClosed(): void;
@@ -53,12 +64,81 @@ export abstract class SendingChannel extends ReceivingChannel implements WriterC
     this.share = value;
   }
 
+  get preserveWrites(): boolean {
+    return this.framed;
+  }
+
+  set preserveWrites(value: boolean) {
+    if (typeof value !== 'boolean') {
+      throw new MuxError('ERR_MUX_INVALID_ARGUMENT', `channel ${this.id}: preserveWrites: expected a boolean, got ${String(value)}`);
+    }
+    this.framed = value;
+  }
+
+  /** Bytes that may still be queued before write() waits: the high-water mark minus what is queued (0 or less: full). */
+  get desiredSize(): number {
+    return this.host.options.highWaterMark - this.queued;
+  }
+
+  get drain$(): Observable<void> {
+    return new Observable<void>((s) => {
+      if (this.failure) s.error(this.failure);
+      else if (this.queued <= this.host.options.highWaterMark) done(s);
+      else return this.wait('drain', s);
+    });
+  }
+
+  get flushed$(): Observable<void> {
+    return new Observable<void>((s) => {
+      if (this.failure) s.error(this.failure);
+      else if (this.nothingLeft) done(s);
+      else return this.wait('flush', s);
+    });
+  }
+
+  /** Adds a drain$ or flushed$ subscriber; returns its teardown. */
+  private wait(kind: 'drain' | 'flush', s: Subscriber<void>): () => void {
+    const list = kind === 'drain' ? (this.drainWaiters ??= []) : (this.flushWaiters ??= []);
+    list.push(s);
+    return () => {
+      const i = list.indexOf(s);
+      if (i >= 0) list.splice(i, 1);
+    };
+  }
+
+  /** No queued bytes, and no FIN waiting to go. */
+  private get nothingLeft(): boolean {
+    return this.queued === 0 && this.writeSide !== 'ending';
+  }
+
+  /**
+   * Settles drain$ and flushed$ subscribers whose condition holds now; with `error` (the channel failed), all of
+   * them with it. Synchronous, in the writer's turn: no promise, so virtual time sees it when it happens.
+   */
+  protected settleWaiters(error?: MuxError): void {
+    const drain = this.drainWaiters;
+    if (drain !== undefined && (error !== undefined || this.queued <= this.host.options.highWaterMark)) {
+      this.drainWaiters = undefined;
+      for (const s of drain) error ? s.error(error) : done(s);
+    }
+    const flush = this.flushWaiters;
+    if (flush !== undefined && (error !== undefined || this.nothingLeft)) {
+      this.flushWaiters = undefined;
+      for (const s of flush) error ? s.error(error) : done(s);
+    }
+  }
+
   get writing(): boolean {
     return this.queued > 0;
   }
 
   protected get queued(): number {
     return this.out === undefined ? 0 : this.out.bytes;
+  }
+
+  /** Opened eagerly (the application holds it) and still waiting for the ACK. */
+  get heldOpening(): boolean {
+    return this.eager && this.state === 'opening';
   }
 
   /** True when queued bytes may go out: open, or opened eagerly and still waiting for the ACK. */
@@ -152,7 +232,8 @@ export abstract class SendingChannel extends ReceivingChannel implements WriterC
   readyBytes(): number {
     const out = this.out;
     if (out === undefined || !this.sendable) return 0;
-    return Math.min(out.bytes, this.sendWindow);
+    const n = this.framed ? out.headBytes() : out.bytes;
+    return Math.min(n, this.sendWindow);
   }
 
   finReady(): boolean {
@@ -181,16 +262,18 @@ export abstract class SendingChannel extends ReceivingChannel implements WriterC
     this.credit?.set(this.sendWindow);
     const out = this.out!;
     if (out.waiting && out.bytes <= this.host.options.highWaterMark) out.release();
+    if (this.flushWaiters !== undefined || this.drainWaiters !== undefined) this.settleWaiters();
   }
 
   finSent(): void {
     this.writeSide = 'ended';
+    if (this.flushWaiters !== undefined) this.settleWaiters();
     this.maybeReleased();
   }
 
   /** True when nothing is left to hand to the writer: no queued bytes, and the FIN (if asked for) has gone. */
   get flushed(): boolean {
-    return this.state !== 'open' || (this.queued === 0 && this.writeSide !== 'ending');
+    return !this.sendable || this.nothingLeft;
   }
 
   get credit$(): Observable<number> {

@@ -116,9 +116,36 @@ export interface Channel {
    * before that resets the channel.
    */
   send(source: ByteSource, options?: SendOptions): Observable<never>;
+  /**
+   * Bytes that may still be queued before `write()` waits: the high-water mark minus the bytes queued now. 0 or
+   * less means the queue is full (a write would wait): the synchronous answer to back-pressure, read right after a
+   * write. See {@link drain$} for when to go on.
+   */
+  readonly desiredSize: number;
+  /**
+   * Cold: emits once and completes when the queue is at or under the high-water mark (at once when it is already);
+   * errors when the channel fails first. The signal to go on after `desiredSize` fell to 0 or less.
+   */
+  readonly drain$: Observable<void>;
+  /**
+   * Cold: emits once and completes when every byte queued so far, and the FIN if `end()` was called, has been taken
+   * by the session's writer for the carrier (at once when nothing is waiting); errors with the channel's error when
+   * it fails first (its queued bytes are then dropped).
+   */
+  readonly flushed$: Observable<void>;
+  /**
+   * Keep write boundaries: a Data frame never carries bytes of two `write()` calls (a write larger than the
+   * session's `maxFrameSize` or the peer's credit is still cut). Default: the session's `preserveWrites` (false).
+   * May be changed at any time; it applies to bytes not yet sent.
+   */
+  preserveWrites: boolean;
   /** Half-close: the FIN goes after every queued byte. Idempotent. */
   end(): void;
-  /** Abort both directions: queued bytes are dropped, the peer's channel errors with ERR_MUX_RESET (code and, in the rxmux profile, reason). */
+  /**
+   * Abort both directions: queued bytes are dropped, the peer's channel errors with ERR_MUX_RESET carrying `code`
+   * (an integer from 0 to 2^32-1, default 0; else ERR_MUX_INVALID_ARGUMENT) and, in the rxmux profile, `reason`.
+   * In the yamux profile the code travels in the length field of the WindowUpdate|RST, as go-yamux v5 sends it.
+   */
   reset(code?: number, reason?: string): void;
   /** The peer's credit for us (bytes we may send now); current value first. Completes when the channel closes. */
   readonly credit$: Observable<number>;

@@ -58,6 +58,21 @@ export class ChannelView implements Channel {
   send(source: ByteSource, options?: SendOptions): Observable<never> {
     return this.#c.send(source, options);
   }
+  get desiredSize(): number {
+    return this.#c.desiredSize;
+  }
+  get drain$(): Observable<void> {
+    return this.#c.drain$;
+  }
+  get flushed$(): Observable<void> {
+    return this.#c.flushed$;
+  }
+  get preserveWrites(): boolean {
+    return this.#c.preserveWrites;
+  }
+  set preserveWrites(value: boolean) {
+    this.#c.preserveWrites = value;
+  }
   end(): void {
     this.#c.end();
   }

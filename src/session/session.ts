@@ -1,6 +1,6 @@
 // The session: wiring of carrier, decoder, writer and channels; the channel map; flush batching (frames of one
 // turn leave in one carrier write); graceful close, destroy and the end of everything; stats.
-import { concat, defer, map, type Observable, of, type Subscription, throwError } from 'rxjs';
+import { concat, defer, filter, map, type Observable, of, type Subscription, throwError } from 'rxjs';
 import type { Carrier } from '../carrier.js';
 import type { ChannelImpl } from '../channel/channel.js';
 import type { Channel, ChannelHost } from '../channel/types.js';
@@ -20,7 +20,7 @@ import { Pacing } from './pacing.js';
 import { Pings } from './pings.js';
 import { Turns } from './turns.js';
 import { ResumeLink } from './resume/link.js';
-import type { IncomingChannel, OpenOptions, Session, SessionEnd, SessionState, SessionStats } from './types.js';
+import type { CloseOptions, IncomingChannel, OpenOptions, Session, SessionEnd, SessionState, SessionStats } from './types.js';
 
 /** The session (applications see it as {@link Session}); the channels' {@link ChannelHost}. */
 export class SessionImpl implements Session, ChannelHost {
@@ -47,6 +47,10 @@ export class SessionImpl implements Session, ChannelHost {
   private closeArmed = false;
   private sentGoAway = false;
   private readonly ended = new OnceSignal<SessionEnd>();
+  /** The peer's GoAway code, or -1 when the session ended without one. */
+  private readonly goneAway = new OnceSignal<number>();
+  /** close({ channels: 'end' }): channels still open at the end close cleanly. */
+  private endChannels = false;
   private shutdownTimer: Subscription | undefined;
   /** One timer for every open timeout, close timeout and the frame timeout. */
   private readonly sweeper: DeadlineSweeper;
@@ -107,6 +111,10 @@ export class SessionImpl implements Session, ChannelHost {
     return this.ended.observable;
   }
 
+  get peerGoAway$(): Observable<number> {
+    return this.goneAway.observable.pipe(filter((code) => code >= 0));
+  }
+
   get incoming$(): Observable<IncomingChannel> {
     return this.opens.incoming();
   }
@@ -130,14 +138,19 @@ export class SessionImpl implements Session, ChannelHost {
     this.flush();
   }
 
-  close(): Promise<void> {
+  close(options: CloseOptions = {}): Promise<void> {
     if (this.closing) return this.closing;
     if (this.closed) return Promise.resolve();
+    const mode = options.channels ?? 'fail';
+    if (mode !== 'fail' && mode !== 'end') {
+      return Promise.reject(new MuxError('ERR_MUX_INVALID_ARGUMENT', `close: channels: expected 'fail' or 'end', got ${String(mode)}`));
+    }
+    this.endChannels = mode === 'end';
     this.closing = new Promise<void>((resolve) => {
       this.ended.observable.subscribe(() => resolve());
     });
     for (const ch of [...this.map.values()]) {
-      if (ch.state === 'open') ch.end();
+      if (ch.state === 'open' || (this.endChannels && ch.heldOpening)) ch.end();
       else ch.abort(0, 'session closing', this.sessionClosed());
     }
     // The GoAway(0) is queued by closeIfFlushed once every channel's bytes and FIN are out: as a control frame
@@ -165,7 +178,7 @@ export class SessionImpl implements Session, ChannelHost {
       this.goAway();
       return;
     }
-    this.finish(undefined, 'end');
+    this.finish(undefined, 'end', undefined, this.endChannels);
   }
 
   destroy(error?: MuxError): void {
@@ -259,6 +272,7 @@ export class SessionImpl implements Session, ChannelHost {
   }
 
   onGoAway(code: number): void {
+    this.goneAway.emit(code);
     if (code === GoAwayCode.Normal) {
       this.peerGoAway = true;
       return;
@@ -391,7 +405,7 @@ export class SessionImpl implements Session, ChannelHost {
   private onCarrierEnd(): void {
     if (this.closed) return;
     if (this.peerGoAway || this.closing) {
-      this.finish(undefined, 'end', this.sessionClosed('the peer closed the session'));
+      this.finish(undefined, 'end', this.sessionClosed('the peer closed the session'), this.endChannels);
       return;
     }
     this.finish(new MuxError('ERR_MUX_CARRIER', 'carrier ended before the session was closed'), 'end');
@@ -414,8 +428,8 @@ export class SessionImpl implements Session, ChannelHost {
     if (!this.closed) this.controls.forceGoAway(code);
   }
 
-  /** Ends the session for good (once). */
-  finish(error: MuxError | undefined, how: 'end' | 'destroy', channelError = error ?? this.sessionClosed()): void {
+  /** Ends the session for good (once); `clean`: channels still open end without an error (close({ channels: 'end' })). */
+  finish(error: MuxError | undefined, how: 'end' | 'destroy', channelError = error ?? this.sessionClosed(), clean = false): void {
     if (this.closed) return;
     this.closed = true;
     this.closedWith = error;
@@ -424,17 +438,23 @@ export class SessionImpl implements Session, ChannelHost {
     this.sweeper.clear();
     for (const s of this.carrierSubs) s.unsubscribe();
     this.carrierSubs.length = 0;
-    for (const ch of [...this.map.values()]) ch.fail(channelError);
+    for (const ch of [...this.map.values()]) {
+      if (clean && ch.flushed) ch.endCleanly();
+      else ch.fail(channelError);
+    }
     this.map.clear();
     this.budget.clear();
     this.pings.stop(channelError);
     this.opens.stop(error);
-    try {
-      if (how === 'end') this.carrier.end();
-      else this.carrier.destroy(error);
-    } catch {
-      // Ignore: the carrier is released either way.
+    if (this.options.releaseCarrier) {
+      try {
+        if (how === 'end') this.carrier.end();
+        else this.carrier.destroy(error);
+      } catch {
+        // Ignore: the carrier is released either way.
+      }
     }
+    this.goneAway.emit(-1);
     this.ended.emit({ error });
   }
 }

@@ -51,6 +51,19 @@ export interface IncomingChannel {
   reject(reason?: string, code?: number): void;
 }
 
+/** Options for {@link Session.close}. */
+export interface CloseOptions {
+  /**
+   * What happens to channels still open when the close completes (our bytes and FINs are out, GoAway(0) sent).
+   * `fail` (default): they fail with ERR_MUX_SESSION_CLOSED, as the peer may still have had bytes to send.
+   * `end`: they end cleanly: bytes already received stay readable, then their reader completes as after a FIN,
+   * and `closed$` reports no error (for protocols that know the peer is done, as libp2p's muxer close does).
+   * A channel the application opened and already holds (an eager open still waiting for its answer) is ended with
+   * FIN like an open one instead of being reset.
+   */
+  channels?: 'fail' | 'end';
+}
+
 /** A snapshot of a session's counters. */
 export interface SessionStats {
   /** Bytes received from the carrier, frame headers included. */
@@ -125,10 +138,21 @@ export interface Session {
   ping(timeout?: number): Observable<number>;
   /** Sends GoAway(0): the peer may open nothing more; existing channels go on. */
   goAway(): void;
-  /** Graceful close: every channel's queued bytes then FIN, GoAway(0), then the carrier ends. Resolves once closed. */
-  close(): Promise<void>;
+  /**
+   * Graceful close: every channel's queued bytes then FIN, GoAway(0), then the carrier ends (unless
+   * `releaseCarrier` is false). Resolves once closed. See {@link CloseOptions} for channels still open then.
+   */
+  close(options?: CloseOptions): Promise<void>;
   /** Abrupt close: channels fail with `error` (default ERR_MUX_SESSION_CLOSED), GoAway is sent best-effort, the carrier ends. */
   destroy(error?: MuxError): void;
+  /**
+   * Emits once, with the GoAway code, when the peer sends GoAway, then completes: after code 0 the peer accepts no
+   * new channels (opens fail with ERR_MUX_GOAWAY) while existing ones go on; any other code also fails the session.
+   * Completes without a value when the session ends without one. Late subscribers get the code at once.
+   */
+  readonly peerGoAway$: Observable<number>;
+  /** True once the peer sent GoAway(0): it accepts no new channels. */
+  readonly peerGoAway: boolean;
   /** Emits once when the session has ended. */
   readonly closed$: Observable<SessionEnd>;
   /** True once the session has ended (closed, destroyed, or failed). */

@@ -46,9 +46,9 @@ export const f = {
   ack(streamId: number, delta = 0): WindowUpdateFrame {
     return f.credit(streamId, delta, Flag.ACK);
   },
-  /** yamux reset: WindowUpdate|RST. */
-  rst(streamId: number): WindowUpdateFrame {
-    return f.credit(streamId, 0, Flag.RST);
+  /** yamux reset: WindowUpdate|RST, the reset code in its length field (go-yamux v5; 0 = no code). */
+  rst(streamId: number, code = 0): WindowUpdateFrame {
+    return f.credit(streamId, code, Flag.RST);
   },
   /** Half-close: WindowUpdate|FIN with delta 0 (the form rxmux and Go yamux send). */
   fin(streamId: number): WindowUpdateFrame {
