@@ -265,6 +265,21 @@ describe('FairWriter', () => {
     expect(shape.reduce((n, [, len]) => n + len, 0)).toBe(1000);
   });
 
+  it('a small frame of a newly ready channel still respects a maxFrameSize below the express size', () => {
+    const { w, sink } = writer({ maxFrameSize: 64, quantum: 64 });
+    const chat = new FakeChannel(5);
+    chat.push(bytes(200, 5));
+    w.activate(chat);
+    w.flush();
+    expect(dataShape(sink.frames())).toEqual([
+      [5, 64],
+      [5, 64],
+      [5, 64],
+      [5, 8],
+    ]);
+    expect(concatBytes(sink.frames().flatMap((fr) => (fr.type === 'data' ? [fr.data] : [])))).toEqual(bytes(200, 5));
+  });
+
   it('the FIN goes in a frame of its own, after all of the channel’s bytes', () => {
     const { w, sink } = writer();
     const ch = new FakeChannel(1);

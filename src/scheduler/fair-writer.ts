@@ -52,10 +52,15 @@ export class FairWriter {
   /** True once the sink has reported saturation at least once (the carrier pushed back). */
   pushedBack = false;
 
+  /** {@link EXPRESS_MAX}, or `maxFrameSize` when that is smaller: an express frame is one whole frame. */
+  private readonly expressMax: number;
+
   constructor(
     private readonly sink: WriterSink,
     private readonly options: FairWriterOptions,
-  ) {}
+  ) {
+    this.expressMax = Math.min(EXPRESS_MAX, options.maxFrameSize);
+  }
 
   /** True when the sink is saturated. */
   get isSaturated(): boolean {
@@ -92,7 +97,7 @@ export class FairWriter {
     ch.slot = this.ringLength;
     this.ring[this.ringLength++] = ch;
     const ready = ch.readyBytes();
-    if (ready > 0 && ready <= EXPRESS_MAX) this.express.push(ch);
+    if (ready > 0 && ready <= this.expressMax) this.express.push(ch);
   }
 
   /**
@@ -184,7 +189,7 @@ export class FairWriter {
     for (let i = 0; i < express.length; i++) {
       const ch = express[i]!;
       const n = ch.inRing ? ch.readyBytes() : 0;
-      if (n === 0 || n > EXPRESS_MAX) continue;
+      if (n === 0 || n > this.expressMax) continue;
       const at = this.reserve(HEADER_LENGTH + n, out);
       writeHeader(this.slab, at, FrameType.Data, 0, ch.id, n);
       ch.copy(n, this.slab, at + HEADER_LENGTH);
