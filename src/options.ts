@@ -46,7 +46,9 @@ export interface SessionOptions {
    * Once the carrier has pushed back, Ping probes measure what the peer has read, and data waits in the channels'
    * queues (where the fair writer still chooses) while `max(inFlightMin, 2 x delivery rate x minimum round trip)`
    * bytes are in flight: a small message on one channel is not queued behind megabytes of another's in socket
-   * buffers. Default 262144 (256 KiB). 0 turns the bound off.
+   * buffers. The bound engages only while there is such interactive traffic (a whole message of at most 1 KiB on a
+   * channel that was idle, in the last second); bulk transfers alone are neither held nor probed.
+   * Default 262144 (256 KiB). 0 turns the bound off.
    */
   inFlightMin?: number;
   /** Largest batch of bytes handed to the carrier in one write. Default 524288 (512 KiB). */

@@ -31,6 +31,10 @@ class FakeChannel implements WriterChannel {
     this.finPending = true;
   }
 
+  queuedBytes(): number {
+    return this.queued;
+  }
+
   readyBytes(): number {
     return Math.min(this.queued, this.credit);
   }

@@ -27,8 +27,11 @@ interface Rig {
   since(): string[];
 }
 
-/** A client with channels 1 (bulk) and 3 (interactive) accepted, a large peer window, and the carrier saturated once at 10. */
-function rig(hot: Hot, inFlightMin = BOUND): Rig {
+/**
+ * A client with channels 1 (bulk) and 3 (interactive) accepted, a large peer window, and the carrier saturated once
+ * at 10. With `interactive`, channel 3 sends a 64-byte message at 2: the bound engages only while there is such traffic.
+ */
+function rig(hot: Hot, inFlightMin = BOUND, interactive = true): Rig {
   const peer = virtualPeer();
   const session = createSession(peer.carrier, { role: 'client', keepAlive: false, openTimeout: 0, maxFrameSize: FRAME, inFlightMin });
   const channels = new Map<number, Channel>();
@@ -36,6 +39,7 @@ function rig(hot: Hot, inFlightMin = BOUND): Rig {
     for (let i = 0; i < 2; i++) session.open().subscribe((ch) => channels.set(ch.id, ch));
   });
   at(hot, 1, () => peer.send(f.accept(1), f.credit(1, 4 * 1024 * KiB), f.accept(3)));
+  if (interactive) at(hot, 2, () => void channels.get(3)!.write(new Uint8Array(64)));
   at(hot, 10, () => {
     peer.saturate();
     peer.send(f.ping(99)); // our answer is the write that finds the carrier full
@@ -120,6 +124,43 @@ describe('the in-flight bound', () => {
       // Probe 2 goes unanswered: after the probe timeout (1000 ms) everything queued leaves.
       expect(r.channels.get(1)!.stats().queuedOut).toBe(0);
       expect(r.session.isClosed).toBe(false);
+    });
+  });
+
+  it('bulk transfers alone are neither held nor probed: with no small message in the last second the bound stays off', () => {
+    testScheduler().run(({ hot, flush }) => {
+      const r = rig(hot, BOUND, false);
+      let queued = -1;
+      at(hot, 11, () => void r.channels.get(1)!.write(new Uint8Array(20 * FRAME)));
+      at(hot, 20, () => r.peer.drain());
+      at(hot, 21, () => (queued = r.channels.get(1)!.stats().queuedOut));
+      flush();
+      expect(r.peer.written.filter((fr) => fr.type === 'ping' && fr.flags & 1)).toEqual([]);
+      expect(queued).toBe(0);
+    });
+  });
+
+  it('the bound lets go once no small message was written for a second, and engages again with the next one', () => {
+    testScheduler().run(({ hot, flush }) => {
+      const r = rig(hot);
+      at(hot, 11, () => void r.channels.get(1)!.write(new Uint8Array(4 * FRAME)));
+      at(hot, 20, () => r.peer.drain());
+      at(hot, 30, () => r.peer.send(f.pong(1)));
+      // The last small message went at 2: at 1100 the bound is off and a large write leaves whole.
+      let late: string[] = [];
+      at(hot, 1099, () => r.since());
+      at(hot, 1100, () => void r.channels.get(1)!.write(new Uint8Array(16 * FRAME)));
+      at(hot, 1101, () => (late = r.since()));
+      // A small message at 1200 engages it again: the bytes still unread by the peer hold the next bulk write back.
+      let again: string[] = [];
+      at(hot, 1200, () => void r.channels.get(3)!.write(new Uint8Array(64)));
+      at(hot, 1300, () => void r.channels.get(1)!.write(new Uint8Array(4 * FRAME)));
+      at(hot, 1301, () => (again = r.since()));
+      flush();
+      expect(late.filter((l) => l.startsWith('D1:'))).toHaveLength(16);
+      expect(late.filter((l) => l.startsWith('ping:'))).toEqual([]);
+      expect(again.filter((l) => l.startsWith('D1:'))).toEqual([]);
+      expect(again).toContain('D3:64');
     });
   });
 

@@ -229,6 +229,10 @@ export abstract class SendingChannel extends ReceivingChannel implements WriterC
     return 'ok';
   }
 
+  queuedBytes(): number {
+    return this.queued;
+  }
+
   readyBytes(): number {
     const out = this.out;
     if (out === undefined || !this.sendable) return 0;

@@ -49,6 +49,8 @@ export class FairWriter {
   /** Total bytes and frames handed to the sink. */
   bytesOut = 0;
   framesOut = 0;
+  /** Small frames of newly ready channels written before the round robin (interactive messages). */
+  expressOut = 0;
   /** True once the sink has reported saturation at least once (the carrier pushed back). */
   pushedBack = false;
 
@@ -97,7 +99,8 @@ export class FairWriter {
     ch.slot = this.ringLength;
     this.ring[this.ringLength++] = ch;
     const ready = ch.readyBytes();
-    if (ready > 0 && ready <= this.expressMax) this.express.push(ch);
+    // A whole small message, not a piece of a larger queue that the peer's credit cuts short.
+    if (ready > 0 && ready <= this.expressMax && ch.queuedBytes() === ready) this.express.push(ch);
   }
 
   /**
@@ -195,6 +198,7 @@ export class FairWriter {
       ch.copy(n, this.slab, at + HEADER_LENGTH);
       bytes += HEADER_LENGTH + n;
       this.framesOut++;
+      this.expressOut++;
       // A message that ends the channel's writing: its FIN follows it at once.
       if (ch.finReady()) bytes = this.takeFin(ch, out, bytes);
     }

@@ -13,6 +13,8 @@ export interface WriterChannel {
   slot: number;
   /** Bytes that may go now: queued and covered by the peer's credit. */
   readyBytes(): number;
+  /** Bytes queued, covered by credit or not. */
+  queuedBytes(): number;
   /** True when the write side was closed, nothing is queued, and the FIN has not gone yet. */
   finReady(): boolean;
   /** Moves exactly `n` ready bytes into `out` (views, no copies). */

@@ -6,6 +6,8 @@ import type { SessionImpl } from './session.js';
 
 /** Probes outstanding at most. */
 const MAX_PROBES = 8;
+/** How long (ms) the bound stays engaged after the last small message of a newly ready channel. */
+const INTERACTIVE_HOLD = 1000;
 /** A probe unanswered for this long (ms), or 4 probe round trips if longer, turns the bound off until one is answered. */
 const PROBE_TIMEOUT_MIN = 1000;
 
@@ -15,6 +17,8 @@ const PROBE_TIMEOUT_MIN = 1000;
  * that its queues are short) and a probe was answered (the peer answers pings); then data waits while
  * `written - read >= max(inFlightMin, 2 x delivery rate x minimum probe round trip)`. Control frames and small
  * express frames are not held. A peer that stops answering makes the bound lapse (as if off), never a stall.
+ * Engaged only while there is interactive traffic to protect: a small message of a newly ready channel (an express
+ * frame) was written in the last {@link INTERACTIVE_HOLD} ms. Bulk transfers alone are never held, nor probed.
  */
 export class Pacing implements Expiring {
   /** Bytes written that the peer is known to have read. */
@@ -31,6 +35,9 @@ export class Pacing implements Expiring {
   /** Smallest and smoothed probe round trips, ms. */
   private minRtt = -1;
   private srtt = -1;
+  /** The writer's express frame count when last looked at, and when it last moved (-1: never). */
+  private seenExpress = 0;
+  private interactiveAt = -1;
 
   constructor(
     private readonly s: SessionImpl,
@@ -44,15 +51,26 @@ export class Pacing implements Expiring {
     return Math.max(bdp, this.floor);
   }
 
+  /** True while a small interactive message was written in the last INTERACTIVE_HOLD ms. */
+  private get interactive(): boolean {
+    const n = this.writer.expressOut;
+    if (n !== this.seenExpress) {
+      this.seenExpress = n;
+      this.interactiveAt = this.s.clock();
+      return true;
+    }
+    return this.interactiveAt >= 0 && this.s.clock() - this.interactiveAt <= INTERACTIVE_HOLD;
+  }
+
   /** Bytes of data the writer may hand over now. */
   allowance(): number {
-    if (!this.active) return Infinity;
+    if (!this.active || !this.interactive) return Infinity;
     return this.limit - (this.writer.bytesOut - this.read);
   }
 
   /** After each writer flush: sends a probe once a quarter of the bound was written since the last one. */
   afterFlush(): void {
-    if (this.floor === 0 || !this.writer.pushedBack || this.s.isClosed) return;
+    if (this.floor === 0 || !this.writer.pushedBack || this.s.isClosed || !this.interactive) return;
     const out = this.writer.bytesOut;
     if (out - this.lastMark < this.limit / 4 || this.marks.length >= MAX_PROBES) return;
     const mark = out;
