@@ -2,21 +2,7 @@
 // carrier of the moment. It keeps the replay store, counts positions, acknowledges, strips and answers Resume frames,
 // suspends the session when the real carrier is lost, and resumes it over a new one. The session's own code paths
 // are the same with or without it: only a session with resumption on has one.
-import {
-  BehaviorSubject,
-  defer,
-  from,
-  isObservable,
-  Observable,
-  retry,
-  Subject,
-  type Subscriber,
-  type Subscription,
-  switchMap,
-  take,
-  throwError,
-  timer,
-} from 'rxjs';
+import { BehaviorSubject, Observable, Subject, type Subscriber, type Subscription } from 'rxjs';
 import type { Carrier } from '../../carrier.js';
 import { MuxError } from '../../errors.js';
 import { FrameType } from '../../frame/constants.js';
@@ -28,17 +14,17 @@ import {
   encodeResumeFrame,
   HELLO_FLAG,
   HELLO_RESUME,
-  parseResumeFrame,
   ResumeKind,
   ResumeRefusal,
   readU64,
   TOKEN_LENGTH,
 } from '../../frame/resume.js';
-import { readU32, utf8 } from '../../util/bytes.js';
+import { readU32 } from '../../util/bytes.js';
 import type { ResolvedOptions } from '../../options.js';
 import type { SessionState } from '../types.js';
 import type { ResolvedResume } from './options.js';
-import { notResume, REFUSAL_CODES, type ResumeRequest, readResumeRequest, refuseCarrier } from './handshake.js';
+import { readAnswer, reconnectLoop, terminal } from './exchange.js';
+import { notResume, type ResumeRequest, readResumeRequest, refuseCarrier } from './handshake.js';
 import { holdSession, releaseSession } from './registry.js';
 import { InboundScan, type InboundHost, type Mode } from './inbound.js';
 import { OutboundScan } from './outbound.js';
@@ -57,11 +43,6 @@ interface LinkHost {
   suspended(): void;
   /** A new carrier took over: keep-alive and idle timers start again. */
   resumed(): void;
-}
-
-/** Refusals after which retrying cannot help (the server lost the session). */
-function terminal(error: unknown): boolean {
-  return error instanceof MuxError && (error.code === 'ERR_MUX_RESUME_TOKEN' || error.code === 'ERR_MUX_RESUME_POSITION');
 }
 
 type Phase = 'connected' | 'handshake' | 'suspended' | 'closed';
@@ -442,37 +423,24 @@ export class ResumeLink implements Carrier, InboundHost {
   }
 
   private startReconnect(): void {
-    const reconnect = this.opts.reconnect!;
     this.reconnecting?.unsubscribe();
-    let attempt = 0;
-    this.reconnecting = defer(() => {
-      attempt++;
-      const made = reconnect();
-      return isObservable(made) ? made.pipe(take(1)) : from(Promise.resolve(made));
-    })
-      .pipe(
-        switchMap((carrier) => this.resume(carrier)),
-        retry({
-          count: this.opts.maxAttempts - 1,
-          delay: (error: unknown) =>
-            terminal(error) || this.phase === 'closed'
-              ? throwError(() => error)
-              : timer(this.opts.retryDelay(attempt, error), this.scheduler),
-        }),
-      )
-      .subscribe({
-        error: (e: unknown) => {
-          if (!this.isSuspended) return;
-          if (this.ending) this.close('destroy');
-          else if (terminal(e)) this.fail(e as MuxError);
-          else
-            this.fail(
-              new MuxError('ERR_MUX_CARRIER', `the carrier was lost and ${attempt} reconnect attempts did not resume the session`, {
-                cause: e,
-              }),
-            );
-        },
-      });
+    this.reconnecting = reconnectLoop(
+      this.opts,
+      this.scheduler,
+      (carrier) => this.resume(carrier),
+      () => this.phase === 'closed',
+      (e, attempts) => {
+        if (!this.isSuspended) return;
+        if (this.ending) this.close('destroy');
+        else if (terminal(e)) this.fail(e as MuxError);
+        else
+          this.fail(
+            new MuxError('ERR_MUX_CARRIER', `the carrier was lost and ${attempts} reconnect attempts did not resume the session`, {
+              cause: e,
+            }),
+          );
+      },
+    );
   }
 
   private attemptFailed(error: MuxError): void {
@@ -526,36 +494,17 @@ export class ResumeLink implements Carrier, InboundHost {
 
   /** Client, during a resume: the server's answer (Resumed or Refused), then the rest goes on as usual. */
   private onAnswer(chunk: Uint8Array, gen: number): void {
-    const have = this.answer!;
-    const bytes = new Uint8Array(have.byteLength + chunk.byteLength);
-    bytes.set(have, 0);
-    bytes.set(chunk, have.byteLength);
-    let parsed: ReturnType<typeof parseResumeFrame>;
-    try {
-      parsed = parseResumeFrame(bytes);
-    } catch {
-      this.attemptFailed(new MuxError('ERR_MUX_PROTOCOL', 'the answer to a resume is not a Resume frame'));
-      return;
-    }
-    if (!parsed) {
-      this.answer = bytes;
+    const answer = readAnswer(this.answer!, chunk);
+    if (answer.kind === 'partial') {
+      this.answer = answer.bytes;
       return;
     }
     this.answer = undefined;
-    const { frame, size } = parsed;
-    if (frame.kind === ResumeKind.Refused && frame.payload.byteLength >= 4) {
-      const code = readU32(frame.payload, 0);
-      const reason = utf8(frame.payload.subarray(4));
-      this.attemptFailed(
-        new MuxError(REFUSAL_CODES[code] ?? 'ERR_MUX_RESUME_TOKEN', `resume refused: ${reason}`, { wireCode: code, reason, remote: true }),
-      );
+    if (answer.kind === 'failed') {
+      this.attemptFailed(answer.error);
       return;
     }
-    if (frame.kind !== ResumeKind.Resumed || frame.payload.byteLength !== 8 + TOKEN_LENGTH) {
-      this.attemptFailed(new MuxError('ERR_MUX_PROTOCOL', `unexpected Resume frame kind ${frame.kind} in answer to a resume`));
-      return;
-    }
-    const position = readU64(frame.payload, 0);
+    const { position, bytes, size } = answer;
     const attempt = this.attempt;
     this.attempt = undefined;
     if (!this.store.holds(position)) {
@@ -567,7 +516,7 @@ export class ResumeLink implements Carrier, InboundHost {
       this.fail(error);
       return;
     }
-    this.token = frame.payload.slice(8);
+    this.token = answer.token;
     this.acked = this.received;
     this.afterResume(position);
     attempt?.complete();
