@@ -2,46 +2,32 @@
 // carrier of the moment. It keeps the replay store, counts positions, acknowledges, strips and answers Resume frames,
 // suspends the session when the real carrier is lost, and resumes it over a new one. The session's own code paths
 // are the same with or without it: only a session with resumption on has one.
-import {
-  BehaviorSubject,
-  defer,
-  from,
-  isObservable,
-  Observable,
-  retry,
-  Subject,
-  type Subscriber,
-  type Subscription,
-  switchMap,
-  take,
-  throwError,
-  timer,
-} from 'rxjs';
+import { BehaviorSubject, Observable, Subject, type Subscriber, type Subscription } from 'rxjs';
 import type { Carrier } from '../../carrier.js';
-import { MuxError, type MuxErrorCode } from '../../errors.js';
-import { FrameType, HEADER_LENGTH } from '../../frame/constants.js';
+import { MuxError } from '../../errors.js';
+import { FrameType } from '../../frame/constants.js';
 import {
   encodeAck,
   encodeHello,
-  encodeRefused,
   encodeResume,
   encodeResumed,
   encodeResumeFrame,
   HELLO_FLAG,
   HELLO_RESUME,
-  MAX_RESUME_PAYLOAD,
-  parseResumeFrame,
-  RESUME_FRAME_TYPE,
   ResumeKind,
   ResumeRefusal,
   readU64,
   TOKEN_LENGTH,
 } from '../../frame/resume.js';
-import { readU32, utf8 } from '../../util/bytes.js';
+import { readU32 } from '../../util/bytes.js';
 import type { ResolvedOptions } from '../../options.js';
 import type { SessionState } from '../types.js';
 import type { ResolvedResume } from './options.js';
+import { readAnswer, reconnectLoop, terminal } from './exchange.js';
+import { notResume, type ResumeRequest, readResumeRequest, refuseCarrier } from './handshake.js';
 import { holdSession, releaseSession } from './registry.js';
+import { InboundScan, type InboundHost, type Mode } from './inbound.js';
+import { OutboundScan } from './outbound.js';
 import { ReplayStore } from './store.js';
 import { newToken, sameToken, tokenId } from './token.js';
 
@@ -59,30 +45,10 @@ interface LinkHost {
   resumed(): void;
 }
 
-/** A resume request read from the first frame of a new server-side carrier. */
-interface ResumeRequest {
-  /** The token presented (24 bytes). */
-  readonly token: Uint8Array;
-  /** The client's position. */
-  readonly position: number;
-}
-
-const REFUSAL_CODES: Record<number, MuxErrorCode> = {
-  [ResumeRefusal.Token]: 'ERR_MUX_RESUME_TOKEN',
-  [ResumeRefusal.Position]: 'ERR_MUX_RESUME_POSITION',
-  [ResumeRefusal.InUse]: 'ERR_MUX_RESUME_IN_USE',
-  [ResumeRefusal.Attempts]: 'ERR_MUX_RESUME_ATTEMPTS',
-};
-
-/** Refusals after which retrying cannot help (the server lost the session). */
-function terminal(error: unknown): boolean {
-  return error instanceof MuxError && (error.code === 'ERR_MUX_RESUME_TOKEN' || error.code === 'ERR_MUX_RESUME_POSITION');
-}
-
 type Phase = 'connected' | 'handshake' | 'suspended' | 'closed';
 
 /** The resumption layer: a {@link Carrier} for the session, over the real carrier of the moment. */
-export class ResumeLink implements Carrier {
+export class ResumeLink implements Carrier, InboundHost {
   readonly drain$ = new Subject<void>();
   readonly incoming$: Observable<Uint8Array>;
   readonly state$ = new BehaviorSubject<SessionState>('connected');
@@ -102,8 +68,8 @@ export class ResumeLink implements Carrier {
   private carrier: Carrier | undefined;
   private subs: Subscription[] = [];
   /** Bumped whenever the carrier changes: events of an old carrier are ignored. */
-  private gen = 0;
-  private mode: 'negotiating' | 'on' | 'off' = 'negotiating';
+  gen = 0;
+  mode: Mode = 'negotiating';
   private phase: Phase = 'connected';
   private token: Uint8Array | undefined;
   /** Position: bytes of the peer's sequence received. */
@@ -120,17 +86,10 @@ export class ResumeLink implements Carrier {
   private attempt: Subscriber<void> | undefined;
   private refused = 0;
   private loss: unknown;
-  // Outbound scan: payload bytes left in the session's current frame; a header cut across chunks.
-  private outLeft = 0;
-  private readonly outHdr = new Uint8Array(HEADER_LENGTH);
-  private outHave = 0;
-  // Inbound scan: payload left in the peer's current Data frame; a cut header; a Resume frame being collected.
-  private inLeft = 0;
-  private readonly inHdr = new Uint8Array(HEADER_LENGTH);
-  private inHave = 0;
-  private ctl: Uint8Array | undefined;
-  private ctlHave = 0;
-  private ctlKind = 0;
+  /** Where the session's written sequence stands (between frames or not). */
+  private readonly out = new OutboundScan(this.store);
+  /** Where the peer's sequence stands (inside a Data payload, a cut header, a Resume frame being collected). */
+  private readonly in: InboundScan = new InboundScan(this);
   /** Client, during a resume: bytes of the answer so far. */
   private answer: Uint8Array | undefined;
 
@@ -186,8 +145,9 @@ export class ResumeLink implements Carrier {
       if (this.carrierFull) this.blocked = true;
       return !this.carrierFull;
     }
-    const atBoundary = this.outLeft === 0 && this.outHave === 0;
-    for (let i = 0; i < chunks.length; i++) this.scanOut(chunks[i]!);
+    const out = this.out;
+    const atBoundary = out.atBoundary;
+    for (let i = 0; i < chunks.length; i++) out.scan(chunks[i]!);
     let ok = false;
     if (this.phase === 'connected' && this.carrier) {
       if (atBoundary && this.mode === 'on' && this.received - this.acked >= ACK_PIGGYBACK) {
@@ -392,7 +352,7 @@ export class ResumeLink implements Carrier {
   /** A frame of this layer, written between the session's frames. */
   private inject(frame: Uint8Array): void {
     if (this.phase !== 'connected' || !this.carrier) return;
-    if (this.outLeft !== 0 || this.outHave !== 0) return; // never inside a frame (the writer writes whole frames)
+    if (!this.out.atBoundary) return; // never inside a frame (the writer writes whole frames)
     this.carrierWrite([frame]);
   }
 
@@ -433,8 +393,7 @@ export class ResumeLink implements Carrier {
     this.loss = cause;
     this.refused = 0;
     // A header cut by the loss, or a Resume frame in progress, comes again in the replay.
-    this.inHave = 0;
-    this.ctl = undefined;
+    this.in.reset();
     this.blocked = true;
     if (!this.ending) {
       this.state$.next('suspended');
@@ -456,7 +415,7 @@ export class ResumeLink implements Carrier {
   }
 
   /** Ends the session with `error` (its channels fail with it). */
-  private fail(error: MuxError): void {
+  fail(error: MuxError): void {
     if (this.phase === 'closed') return;
     const sink = this.sink;
     this.close('destroy');
@@ -464,37 +423,24 @@ export class ResumeLink implements Carrier {
   }
 
   private startReconnect(): void {
-    const reconnect = this.opts.reconnect!;
     this.reconnecting?.unsubscribe();
-    let attempt = 0;
-    this.reconnecting = defer(() => {
-      attempt++;
-      const made = reconnect();
-      return isObservable(made) ? made.pipe(take(1)) : from(Promise.resolve(made));
-    })
-      .pipe(
-        switchMap((carrier) => this.resume(carrier)),
-        retry({
-          count: this.opts.maxAttempts - 1,
-          delay: (error: unknown) =>
-            terminal(error) || this.phase === 'closed'
-              ? throwError(() => error)
-              : timer(this.opts.retryDelay(attempt, error), this.scheduler),
-        }),
-      )
-      .subscribe({
-        error: (e: unknown) => {
-          if (!this.isSuspended) return;
-          if (this.ending) this.close('destroy');
-          else if (terminal(e)) this.fail(e as MuxError);
-          else
-            this.fail(
-              new MuxError('ERR_MUX_CARRIER', `the carrier was lost and ${attempt} reconnect attempts did not resume the session`, {
-                cause: e,
-              }),
-            );
-        },
-      });
+    this.reconnecting = reconnectLoop(
+      this.opts,
+      this.scheduler,
+      (carrier) => this.resume(carrier),
+      () => this.phase === 'closed',
+      (e, attempts) => {
+        if (!this.isSuspended) return;
+        if (this.ending) this.close('destroy');
+        else if (terminal(e)) this.fail(e as MuxError);
+        else
+          this.fail(
+            new MuxError('ERR_MUX_CARRIER', `the carrier was lost and ${attempts} reconnect attempts did not resume the session`, {
+              cause: e,
+            }),
+          );
+      },
+    );
   }
 
   private attemptFailed(error: MuxError): void {
@@ -539,7 +485,7 @@ export class ResumeLink implements Carrier {
       this.sink?.next(chunk);
       return;
     }
-    this.scanIn(chunk, gen);
+    this.in.scan(chunk, gen);
     if (this.gen === gen && this.mode === 'on' && this.received - this.acked >= ACK_EVERY) {
       this.acked = this.received;
       this.inject(encodeAck(this.received));
@@ -548,36 +494,17 @@ export class ResumeLink implements Carrier {
 
   /** Client, during a resume: the server's answer (Resumed or Refused), then the rest goes on as usual. */
   private onAnswer(chunk: Uint8Array, gen: number): void {
-    const have = this.answer!;
-    const bytes = new Uint8Array(have.byteLength + chunk.byteLength);
-    bytes.set(have, 0);
-    bytes.set(chunk, have.byteLength);
-    let parsed: ReturnType<typeof parseResumeFrame>;
-    try {
-      parsed = parseResumeFrame(bytes);
-    } catch {
-      this.attemptFailed(new MuxError('ERR_MUX_PROTOCOL', 'the answer to a resume is not a Resume frame'));
-      return;
-    }
-    if (!parsed) {
-      this.answer = bytes;
+    const answer = readAnswer(this.answer!, chunk);
+    if (answer.kind === 'partial') {
+      this.answer = answer.bytes;
       return;
     }
     this.answer = undefined;
-    const { frame, size } = parsed;
-    if (frame.kind === ResumeKind.Refused && frame.payload.byteLength >= 4) {
-      const code = readU32(frame.payload, 0);
-      const reason = utf8(frame.payload.subarray(4));
-      this.attemptFailed(
-        new MuxError(REFUSAL_CODES[code] ?? 'ERR_MUX_RESUME_TOKEN', `resume refused: ${reason}`, { wireCode: code, reason, remote: true }),
-      );
+    if (answer.kind === 'failed') {
+      this.attemptFailed(answer.error);
       return;
     }
-    if (frame.kind !== ResumeKind.Resumed || frame.payload.byteLength !== 8 + TOKEN_LENGTH) {
-      this.attemptFailed(new MuxError('ERR_MUX_PROTOCOL', `unexpected Resume frame kind ${frame.kind} in answer to a resume`));
-      return;
-    }
-    const position = readU64(frame.payload, 0);
+    const { position, bytes, size } = answer;
     const attempt = this.attempt;
     this.attempt = undefined;
     if (!this.store.holds(position)) {
@@ -589,91 +516,15 @@ export class ResumeLink implements Carrier {
       this.fail(error);
       return;
     }
-    this.token = frame.payload.slice(8);
+    this.token = answer.token;
     this.acked = this.received;
     this.afterResume(position);
     attempt?.complete();
     if (this.gen === gen && size < bytes.byteLength) this.onChunk(bytes.subarray(size), gen);
   }
 
-  /** Walks the peer's frames: counts the position, strips Resume frames, forwards the rest to the session. */
-  private scanIn(chunk: Uint8Array, gen: number): void {
-    const len = chunk.byteLength;
-    let i = 0;
-    let from = 0;
-    let counted = 0;
-    while (i < len) {
-      if (this.inLeft > 0) {
-        const n = Math.min(this.inLeft, len - i);
-        i += n;
-        this.inLeft -= n;
-        counted += n;
-        continue;
-      }
-      if (this.ctl) {
-        const n = Math.min(this.ctl.byteLength - this.ctlHave, len - i);
-        this.ctl.set(chunk.subarray(i, i + n), this.ctlHave);
-        this.ctlHave += n;
-        i += n;
-        from = i;
-        if (this.ctlHave === this.ctl.byteLength) {
-          const payload = this.ctl;
-          this.ctl = undefined;
-          this.onResumeFrame(this.ctlKind, payload);
-          if (this.gen !== gen) return;
-        }
-        continue;
-      }
-      if (this.inHave > 0 || len - i < HEADER_LENGTH) {
-        if (!this.forward(chunk, from, i, counted, gen)) return;
-        counted = 0;
-        const n = Math.min(HEADER_LENGTH - this.inHave, len - i);
-        this.inHdr.set(chunk.subarray(i, i + n), this.inHave);
-        this.inHave += n;
-        i += n;
-        from = i;
-        if (this.inHave < HEADER_LENGTH) break;
-        this.inHave = 0;
-        const header = this.inHdr.slice();
-        if (header[1] === RESUME_FRAME_TYPE && this.mode === 'on') {
-          if (!this.startResumeFrame(header, 0)) return;
-          if (this.gen !== gen) return;
-          continue;
-        }
-        const c = this.header(header, 0);
-        if (!this.forward(header, 0, HEADER_LENGTH, c, gen)) return;
-        if (this.mode === 'off') {
-          this.forward(chunk, from, len, 0, gen);
-          return;
-        }
-        continue;
-      }
-      if (chunk[i + 1] === RESUME_FRAME_TYPE && this.mode === 'on') {
-        if (!this.forward(chunk, from, i, counted, gen)) return;
-        counted = 0;
-        if (!this.startResumeFrame(chunk, i)) return;
-        if (this.gen !== gen) return;
-        i += HEADER_LENGTH;
-        from = i;
-        continue;
-      }
-      counted += this.header(chunk, i);
-      i += HEADER_LENGTH;
-      if (this.mode === 'off') break;
-    }
-    this.forward(chunk, from, len, counted, gen);
-  }
-
-  /** A whole header of the peer's (not a Resume frame): its bytes counted in the position (0 for a Ping). */
-  private header(b: Uint8Array, at: number): number {
-    const type = b[at + 1];
-    if (this.mode === 'negotiating') this.negotiate(b, at);
-    if (type === FrameType.Data) this.inLeft = readU32(b, at + 8);
-    return type === FrameType.Ping ? 0 : HEADER_LENGTH;
-  }
-
   /** The peer's first frame: its Hello turns resumption on; anything else turns it off for good. */
-  private negotiate(b: Uint8Array, at: number): void {
+  negotiate(b: Uint8Array, at: number): void {
     const flags = (b[at + 2]! << 8) | b[at + 3]!;
     if (b[at] === 0 && b[at + 1] === FrameType.Ping && flags === HELLO_FLAG && readU32(b, at + 8) & HELLO_RESUME) {
       this.mode = 'on';
@@ -689,24 +540,7 @@ export class ResumeLink implements Carrier {
     this.unblock();
   }
 
-  /** Starts collecting a Resume frame whose header is at `b[at]`; false when it broke the rules (the session fails). */
-  private startResumeFrame(b: Uint8Array, at: number): boolean {
-    const length = readU32(b, at + 8);
-    if (length > MAX_RESUME_PAYLOAD || b[at] !== 0 || readU32(b, at + 4) !== 0) {
-      this.fail(new MuxError('ERR_MUX_PROTOCOL', `malformed Resume frame (payload ${length} bytes)`, { wireCode: 1 }));
-      return false;
-    }
-    this.ctlKind = (b[at + 2]! << 8) | b[at + 3]!;
-    if (length === 0) {
-      this.onResumeFrame(this.ctlKind, new Uint8Array(0));
-      return true;
-    }
-    this.ctl = new Uint8Array(length);
-    this.ctlHave = 0;
-    return true;
-  }
-
-  private onResumeFrame(kind: number, payload: Uint8Array): void {
+  onResumeFrame(kind: number, payload: Uint8Array): void {
     switch (kind) {
       case ResumeKind.Ack: {
         const position = payload.byteLength === 8 ? readU64(payload, 0) : -1;
@@ -735,54 +569,11 @@ export class ResumeLink implements Carrier {
   }
 
   /** Hands `chunk[from, to)` to the session, `counted` bytes of it in the position; false once the carrier changed. */
-  private forward(chunk: Uint8Array, from: number, to: number, counted: number, gen: number): boolean {
+  forward(chunk: Uint8Array, from: number, to: number, counted: number, gen: number): boolean {
     if (to <= from) return this.gen === gen;
     this.received += counted;
     this.sink?.next(from === 0 && to === chunk.byteLength ? chunk : chunk.subarray(from, to));
     return this.gen === gen;
-  }
-
-  // ------------------------------------------------------------------ outbound
-
-  /** Walks the session's frames: keeps all but Pings in the store. */
-  private scanOut(c: Uint8Array): void {
-    const len = c.byteLength;
-    const store = this.store;
-    let i = 0;
-    let from = 0;
-    while (i < len) {
-      if (this.outLeft > 0) {
-        const n = Math.min(this.outLeft, len - i);
-        i += n;
-        this.outLeft -= n;
-        continue;
-      }
-      if (this.outHave > 0 || len - i < HEADER_LENGTH) {
-        if (i > from) store.push(c.subarray(from, i));
-        const n = Math.min(HEADER_LENGTH - this.outHave, len - i);
-        this.outHdr.set(c.subarray(i, i + n), this.outHave);
-        this.outHave += n;
-        i += n;
-        from = i;
-        if (this.outHave < HEADER_LENGTH) return;
-        this.outHave = 0;
-        if (this.outHdr[1] !== FrameType.Ping) {
-          store.push(this.outHdr.slice());
-          if (this.outHdr[1] === FrameType.Data) this.outLeft = readU32(this.outHdr, 8);
-        }
-        continue;
-      }
-      const type = c[i + 1];
-      if (type === FrameType.Ping) {
-        if (i > from) store.push(c.subarray(from, i));
-        i += HEADER_LENGTH;
-        from = i;
-        continue;
-      }
-      if (type === FrameType.Data) this.outLeft = readU32(c, i + 8);
-      i += HEADER_LENGTH;
-    }
-    if (len > from) store.push(from === 0 ? c : c.subarray(from, len));
   }
 
   // ------------------------------------------------------------------ ending
@@ -812,168 +603,5 @@ export class ResumeLink implements Carrier {
     if (this.opts.registry) releaseSession(this.opts.registry, this);
     this.store.clear();
     this.stateClosed();
-  }
-}
-
-/** Answers a resume attempt with Refused and ends its carrier; returns the error it stands for. */
-function refuseCarrier(carrier: Carrier, code: number, reason: string): MuxError {
-  try {
-    carrier.write([encodeRefused(code, reason)]);
-    carrier.end();
-  } catch {
-    // The refused carrier is let go either way.
-  }
-  return new MuxError(REFUSAL_CODES[code]!, `resume refused: ${reason}`, { wireCode: code });
-}
-
-/** Refuses a resume naming no session this server holds (ERR_MUX_RESUME_TOKEN). */
-export function refuseUnknown(carrier: Carrier): MuxError {
-  return refuseCarrier(carrier, ResumeRefusal.Token, 'no such session');
-}
-
-/** The error for a server-side `resume(carrier)` whose first frame is no Resume. */
-function notResume(carrier: Carrier): MuxError {
-  carrier.destroy();
-  return new MuxError('ERR_MUX_PROTOCOL', 'the carrier does not start with a Resume frame');
-}
-
-/**
- * Reads the first frame of a new server-side carrier: emits the Resume request it starts with (then `carrier`
- * carries the bytes after it), or no request (then `carrier` carries every byte, the first frame included).
- */
-export function readResumeRequest(
-  carrier: Carrier,
-  scheduler: ResolvedOptions['scheduler'],
-  timeout: number,
-): Observable<{ request: ResumeRequest | undefined; carrier: Carrier }> {
-  return new Observable((subscriber) => {
-    const relay = new RelayCarrier(carrier);
-    let head = new Uint8Array(0);
-    let decided = false;
-    const decide = (request: ResumeRequest | undefined, rest: Uint8Array): void => {
-      decided = true;
-      limit.unsubscribe();
-      relay.hold(rest);
-      subscriber.next({ request, carrier: relay });
-      subscriber.complete();
-    };
-    const limit = scheduler.schedule(() => {
-      if (decided) return;
-      decided = true;
-      relay.destroy();
-      subscriber.error(new MuxError('ERR_MUX_TIMEOUT', `a new carrier sent no whole first frame within ${timeout} ms`));
-    }, timeout);
-    relay.start({
-      chunk: (chunk) => {
-        if (decided) return false;
-        const bytes = new Uint8Array(head.byteLength + chunk.byteLength);
-        bytes.set(head, 0);
-        bytes.set(chunk, head.byteLength);
-        head = bytes;
-        if (bytes.byteLength < HEADER_LENGTH) return true;
-        if (bytes[1] !== RESUME_FRAME_TYPE || ((bytes[2]! << 8) | bytes[3]!) !== ResumeKind.Resume) {
-          decide(undefined, bytes);
-          return true;
-        }
-        let parsed: ReturnType<typeof parseResumeFrame>;
-        try {
-          parsed = parseResumeFrame(bytes);
-        } catch {
-          decide(undefined, bytes);
-          return true;
-        }
-        if (!parsed) return true;
-        const p = parsed.frame.payload;
-        if (p.byteLength !== TOKEN_LENGTH + 8) {
-          decide(undefined, bytes);
-          return true;
-        }
-        decide({ token: p.slice(0, TOKEN_LENGTH), position: readU64(p, TOKEN_LENGTH) }, bytes.subarray(parsed.size));
-        return true;
-      },
-      ended: () => {
-        if (!decided) decide(undefined, head);
-      },
-    });
-    return () => {
-      limit.unsubscribe();
-      if (!decided) relay.destroy();
-    };
-  });
-}
-
-/**
- * A carrier whose incoming bytes were already subscribed to (to read its first frame): holds what was read and what
- * arrives until its own `incoming$` is subscribed, then forwards. Writes, drain, end and destroy go to the carrier.
- */
-class RelayCarrier implements Carrier {
-  readonly incoming$: Observable<Uint8Array>;
-  readonly drain$: Observable<void>;
-  private held: Uint8Array[] = [];
-  private done: { error?: unknown; failed: boolean } | undefined;
-  private sink: Subscriber<Uint8Array> | undefined;
-  private sub: Subscription | undefined;
-  private peek: { chunk: (c: Uint8Array) => boolean; ended: () => void } | undefined;
-
-  constructor(private readonly carrier: Carrier) {
-    this.drain$ = carrier.drain$;
-    this.incoming$ = new Observable<Uint8Array>((subscriber) => {
-      this.sink = subscriber;
-      const held = this.held;
-      this.held = [];
-      for (const c of held) if (this.sink === subscriber) subscriber.next(c);
-      if (this.done && this.sink === subscriber) {
-        if (this.done.failed) subscriber.error(this.done.error);
-        else subscriber.complete();
-      }
-      return () => {
-        if (this.sink === subscriber) this.sink = undefined;
-        this.sub?.unsubscribe();
-      };
-    });
-  }
-
-  start(peek: { chunk: (c: Uint8Array) => boolean; ended: () => void }): void {
-    this.peek = peek;
-    this.sub = this.carrier.incoming$.subscribe({
-      next: (c) => {
-        if (this.peek?.chunk(c)) return;
-        this.deliver(c);
-      },
-      error: (error) => {
-        this.peek?.ended();
-        this.done = { error, failed: true };
-        this.sink?.error(error);
-      },
-      complete: () => {
-        this.peek?.ended();
-        this.done = { failed: false };
-        this.sink?.complete();
-      },
-    });
-  }
-
-  /** The first frame was read: `rest` is what the next reader gets first. */
-  hold(rest: Uint8Array): void {
-    this.peek = undefined;
-    if (rest.byteLength > 0) this.deliver(rest);
-  }
-
-  private deliver(c: Uint8Array): void {
-    if (this.sink) this.sink.next(c);
-    else this.held.push(c);
-  }
-
-  write(chunks: readonly Uint8Array[]): boolean {
-    return this.carrier.write(chunks);
-  }
-
-  end(): void {
-    this.carrier.end();
-  }
-
-  destroy(error?: unknown): void {
-    this.sub?.unsubscribe();
-    this.carrier.destroy(error);
   }
 }

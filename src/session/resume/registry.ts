@@ -3,7 +3,8 @@
 import { asyncScheduler, map, type Observable, type SchedulerLike } from 'rxjs';
 import type { Carrier } from '../../carrier.js';
 import type { MuxError } from '../../errors.js';
-import { type ResumeLink, readResumeRequest, refuseUnknown } from './link.js';
+import { readResumeRequest, refuseUnknown } from './handshake.js';
+import type { ResumeLink } from './link.js';
 import { tokenId } from './token.js';
 
 /** Where {@link ResumeRegistry.route} sent a new carrier. */
