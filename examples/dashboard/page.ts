@@ -6,8 +6,27 @@
  * page opens `download:<name>` channels itself. Each metric card has a "Pause reader" button: `channel.pause()`
  * stops delivering that channel's bytes, so no credit goes back to the server; once the server has used the
  * channel's window it stops sending on it, while every other channel keeps flowing.
+ *
+ * The session resumes (`resume` on both ends): when the WebSocket is lost (the server's `POST /kill-socket`, which
+ * the "Kill the WebSocket" button posts, or a network drop), the session is suspended, not failed: channels stay
+ * open, a download waits where it was. `resume.reconnect` opens a new WebSocket to the same URL, the session resumes
+ * on it, and every channel goes on byte-exact. The status badge shows `session.state$`.
  */
-import { catchError, concatWith, defer, EMPTY, exhaustMap, from, ignoreElements, interval, map, switchMap, takeUntil, tap } from 'rxjs';
+import {
+  catchError,
+  concatWith,
+  defer,
+  EMPTY,
+  exhaustMap,
+  finalize,
+  from,
+  ignoreElements,
+  interval,
+  map,
+  switchMap,
+  takeUntil,
+  tap,
+} from 'rxjs';
 import { jsonMessages, multiplex, utf8, utf8Lines, type Channel, type IncomingChannel, type Session } from '../../src/index.js';
 import { websocketCarrier, type WebSocketLike } from '../../src/web.js';
 import {
@@ -34,10 +53,32 @@ function esc(text: string): string {
   return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
-function setStatus(state: 'connecting' | 'connected' | 'closed' | 'failed', text: string): void {
+type Status = 'connecting' | 'connected' | 'suspended' | 'resumed' | 'closed' | 'failed';
+
+/** The status badge: `data-state` is the state, `data-history` every state shown so far (space-separated). */
+function setStatus(state: Status, text: string): void {
   const status = el('#status');
   status.dataset.state = state;
+  status.dataset.history = status.dataset.history ? `${status.dataset.history} ${state}` : state;
   status.textContent = text;
+}
+
+/** The session's connection state on the badge; `data-resumptions` counts the resumes. */
+function showState(session: Session): void {
+  let lostAt = 0;
+  session.state$.subscribe((state) => {
+    const resumptions = session.stats().resumptions;
+    el('#status').dataset.resumptions = String(resumptions);
+    if (state === 'connected') setStatus('connected', 'connected · 1 WebSocket');
+    else if (state === 'suspended') {
+      lostAt = performance.now();
+      setStatus('suspended', 'suspended · WebSocket lost, reconnecting…');
+    } else if (state === 'resumed') {
+      const gap = Math.round(performance.now() - lostAt);
+      setStatus('resumed', `resumed · ${resumptions} resumption${resumptions === 1 ? '' : 's'} (last gap ${gap} ms)`);
+    }
+    // closed: the end of the session (clean or failed) is shown by its subscriber below.
+  });
 }
 
 /** Readers the page paused, by channel id (shown in the table). */
@@ -237,7 +278,9 @@ function renderTable(session: Session): void {
   el('#channels tbody').innerHTML = [...rows, ...[...finished.values()].reverse()].join('');
   const t = session.stats();
   el('#totals').textContent =
-    `${t.openChannels} channels · in ${bytes(t.bytesIn)} (${t.framesIn} frames) · out ${bytes(t.bytesOut)} (${t.framesOut} frames) · rtt ${t.rtt < 0 ? '–' : `${t.rtt} ms`}`;
+    `${t.openChannels} channels · in ${bytes(t.bytesIn)} (${t.framesIn} frames) · out ${bytes(t.bytesOut)} (${t.framesOut} frames) · rtt ${t.rtt < 0 ? '–' : `${t.rtt} ms`}${
+      t.resumptions > 0 ? ` · ${t.resumptions}× resumed, ${bytes(t.replayedBytes)} replayed` : ''
+    }`;
 }
 
 // ------------------------------------------------------------------------------------------------ downloads
@@ -258,6 +301,17 @@ function download(session: Session, name: string): void {
   status.textContent = `opening download:${name}…`;
   el('#download-sha').textContent = '';
   const started = performance.now();
+  // Suspensions during this download (the session resumes: the bytes go on where they stopped).
+  let interruptions = 0;
+  box.dataset.bytes = '0';
+  box.dataset.interruptions = '0';
+  delete box.dataset.bytesAtSuspend;
+  const watch = session.state$.subscribe((state) => {
+    if (state !== 'suspended') return;
+    interruptions++;
+    box.dataset.interruptions = String(interruptions);
+    box.dataset.bytesAtSuspend ??= box.dataset.bytes ?? '0';
+  });
   session
     .open({ meta: `download:${name}` })
     .pipe(
@@ -291,6 +345,7 @@ function download(session: Session, name: string): void {
           map((digest) => ({ info, got, actual: toHex(digest) })),
         );
       }),
+      finalize(() => watch.unsubscribe()),
     )
     .subscribe({
       next: ({ info, got, actual }) => {
@@ -298,8 +353,9 @@ function download(session: Session, name: string): void {
         const ok = got === info.size && actual === info.sha256;
         box.dataset.state = ok ? 'verified' : 'mismatch';
         box.dataset.sha256 = actual;
+        const across = interruptions === 0 ? '' : ` across ${interruptions} lost WebSocket${interruptions === 1 ? '' : 's'}`;
         status.textContent = ok
-          ? `✓ ${info.name}: ${bytes(got)} in ${seconds.toFixed(2)} s (${bytes(got / seconds)}/s), SHA-256 verified`
+          ? `✓ ${info.name}: ${bytes(got)} in ${seconds.toFixed(2)} s (${bytes(got / seconds)}/s)${across}, SHA-256 verified`
           : `✗ ${info.name}: SHA-256 mismatch (${bytes(got)} received)`;
         el('#download-sha').textContent = `sha256 ${actual}`;
       },
@@ -331,19 +387,23 @@ function accept(request: IncomingChannel): void {
 }
 
 function run(session: Session): void {
-  setStatus('connected', 'connected · 1 WebSocket');
+  showState(session);
   session.incoming$.subscribe({ next: accept, error: () => undefined }); // a failed session shows in the status line
   interval(250)
     .pipe(takeUntil(session.closed$))
     .subscribe(() => renderTable(session));
-  // A ping a second keeps the RTT in stats() fresh.
+  // A ping a second keeps the RTT in stats() fresh (one lost with a WebSocket fails alone; the next goes on the new one).
   interval(1000)
     .pipe(
-      exhaustMap(() => session.ping(5000)),
-      catchError(() => EMPTY),
+      exhaustMap(() => session.ping(5000).pipe(catchError(() => EMPTY))),
       takeUntil(session.closed$),
     )
     .subscribe();
+  // Asks the server to terminate this page's WebSocket (POST /kill-socket): the session suspends, then resumes.
+  const kill = el<HTMLButtonElement>('#kill-socket');
+  kill.disabled = false;
+  kill.onclick = () => void fetch('/kill-socket', { method: 'POST' }).catch(() => undefined);
+  session.closed$.subscribe(() => (kill.disabled = true));
   const buttons = el('#download-buttons');
   for (const { name } of DOWNLOADS) buttons.insertAdjacentHTML('beforeend', `<button type="button" data-file="${name}">${name}</button>`);
   buttons.insertAdjacentHTML(
@@ -357,8 +417,11 @@ function run(session: Session): void {
 }
 
 // (The cast: WebSocketLike.send takes Uint8Array<ArrayBufferLike>, which TypeScript's DOM WebSocket.send does not accept.)
-const socket = new WebSocket(`ws://${location.host}/mux`) as WebSocketLike;
-multiplex(websocketCarrier(socket), { role: 'client' }).subscribe({
+const socket = (): WebSocketLike => new WebSocket(`ws://${location.host}/mux`) as WebSocketLike;
+// resume: a lost WebSocket suspends the session; reconnect opens a new one to the same URL, right away and then
+// 250 ms, 500 ms, ... (at most 2 s) apart, until the session resumes or 30 s (the default timeout) pass.
+const resume = { reconnect: () => websocketCarrier(socket()), retryDelay: (attempt: number) => Math.min(250 * attempt, 2000) };
+multiplex(websocketCarrier(socket()), { role: 'client', resume }).subscribe({
   next: run,
   error: (e: Error) => setStatus('failed', `session failed: ${e.message}`),
   complete: () => setStatus('closed', 'the server closed the session'),

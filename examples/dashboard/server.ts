@@ -9,6 +9,10 @@
  * HTTP and the WebSocket (path /mux) share one port on 127.0.0.1. The page's TypeScript (page.ts, importing rxmux,
  * rxmux/web and rxjs) is bundled with esbuild in memory at start. SIGINT/SIGTERM (or --exit-after) close every
  * session gracefully (FIN on each channel, GoAway, WebSocket close 1000), then the servers; the process exits 0.
+ *
+ * Sessions resume (`resume` on both ends): `POST /kill-socket` terminates every page's WebSocket abruptly (no close
+ * frame, as a network drop would), the page opens a new one and its session goes on where it was, every channel
+ * byte-exact. The page's "Kill the WebSocket" button posts it; so can `curl -X POST http://127.0.0.1:<port>/kill-socket`.
  */
 import { readFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -16,10 +20,10 @@ import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { build } from 'esbuild';
-import { Subject, switchMap } from 'rxjs';
+import { mergeMap, skip, Subject } from 'rxjs';
 import { WebSocketServer } from 'ws';
-import { multiplex, type Session } from '../../src/index.js';
-import { websocketCarrier } from '../../src/web.js';
+import type { Session } from '../../src/index.js';
+import { websocketSessions } from '../../src/web.js';
 import { makeFiles, serveSession } from './serve.js';
 
 const { values } = parseArgs({
@@ -63,6 +67,10 @@ async function main(): Promise<void> {
   };
   const http = createServer((req: IncomingMessage, res: ServerResponse) => {
     const path = new URL(req.url ?? '/', 'http://localhost').pathname;
+    if (path === '/kill-socket') {
+      killSockets(req, res);
+      return;
+    }
     if (path === '/favicon.ico') {
       res.writeHead(204).end();
       return;
@@ -75,34 +83,67 @@ async function main(): Promise<void> {
     res.writeHead(200, { 'content-type': asset.type, 'cache-control': 'no-store' }).end(asset.body);
   });
 
-  // One session per WebSocket: multiplex() emits it, completes when it closes, and serveSession feeds it meanwhile.
+  // One session per page: websocketSessions() emits a session for each new WebSocket and routes a socket that
+  // resumes (the page reconnecting after a lost one) to its suspended session; serveSession feeds each meanwhile.
   const wss = new WebSocketServer({ server: http, path: '/mux' });
   const sessions = new Set<Session>();
   let pages = 0;
   let stopping = false;
   wss.on('connection', (ws) => {
-    if (stopping) {
-      ws.close(1001, 'server stopping');
+    if (stopping) ws.close(1001, 'server stopping');
+  });
+  const page = (n: number, what: string): void => {
+    console.log(`Dashboard: page ${n} ${what}`);
+    events.next(`${time()} [page ${n}] ${what}`);
+  };
+  // shutdownTimeout: a graceful close waits at most 1 s for queued bytes (a paused reader may never take them).
+  // resume: a lost WebSocket suspends the session for up to 30 s (the default timeout) instead of failing it.
+  const served = websocketSessions(wss, { shutdownTimeout: 1000, resume: true })
+    .pipe(
+      mergeMap((session) => {
+        const n = ++pages;
+        sessions.add(session);
+        page(n, 'connected');
+        // After `connected`: `suspended` when its WebSocket is lost, `resumed` when the page's new one took over.
+        session.state$.pipe(skip(1)).subscribe((state) => {
+          if (state === 'suspended') page(n, 'suspended: WebSocket lost');
+          else if (state === 'resumed') page(n, `resumed on a new WebSocket (resumption ${session.stats().resumptions})`);
+        });
+        session.closed$.subscribe(({ error }) => {
+          sessions.delete(session);
+          console.log(`Dashboard: page ${n} session ${error ? `ended: ${error.message}` : 'closed'}`);
+          events.next(`${time()} [page ${n}] ${error ? `session failed: ${error.code}` : 'session closed'}`);
+        });
+        return serveSession(session, n, { interval: Number(values.interval), files, events });
+      }),
+    )
+    .subscribe();
+
+  /**
+   * `POST /kill-socket`: terminates every page's WebSocket (ws.terminate(): the TCP connection is destroyed, no close
+   * frame), as a dropped network would. Answers `{"killed":<sockets>}`. Refused from another origin (403), for any
+   * other method (405) and while stopping (503).
+   */
+  function killSockets(req: IncomingMessage, res: ServerResponse): void {
+    const origin = req.headers.origin;
+    if (req.method !== 'POST') {
+      res.writeHead(405, { allow: 'POST' }).end();
       return;
     }
-    const n = ++pages;
-    console.log(`Dashboard: page ${n} connected`);
-    events.next(`${time()} [page ${n}] connected`);
-    // shutdownTimeout: a graceful close waits at most 1 s for queued bytes (a paused reader may never take them).
-    multiplex(websocketCarrier(ws), { role: 'server', shutdownTimeout: 1000 })
-      .pipe(
-        switchMap((session) => {
-          sessions.add(session);
-          session.closed$.subscribe(() => sessions.delete(session));
-          return serveSession(session, n, { interval: Number(values.interval), files, events });
-        }),
-      )
-      .subscribe({
-        error: (e: Error) => console.log(`Dashboard: page ${n} session ended: ${e.message}`),
-        complete: () => console.log(`Dashboard: page ${n} session closed`),
-      });
-    ws.on('close', () => events.next(`${time()} [page ${n}] disconnected`));
-  });
+    if (origin !== undefined && origin !== `http://${req.headers.host}`) {
+      res.writeHead(403).end();
+      return;
+    }
+    if (stopping) {
+      res.writeHead(503).end();
+      return;
+    }
+    const killed = [...wss.clients];
+    for (const ws of killed) ws.terminate();
+    console.log(`Dashboard: killed ${killed.length} WebSocket(s)`);
+    events.next(`${time()} [server] POST /kill-socket: terminated ${killed.length} WebSocket(s)`);
+    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ killed: killed.length }));
+  }
 
   http.listen(Number(process.env.PORT ?? 0), '127.0.0.1');
   await new Promise((resolve) => http.once('listening', resolve));
@@ -116,6 +157,7 @@ async function main(): Promise<void> {
     console.log(`Dashboard: stopping (${why})`);
     // Graceful close of every session: queued bytes, FIN on each channel, GoAway, then the WebSocket closes.
     await Promise.all([...sessions].map((s) => s.close()));
+    served.unsubscribe(); // takes no more WebSockets
     // Each WebSocket is closing (code 1000): give the pages a second to answer, then cut the stragglers.
     await Promise.all(
       [...wss.clients].map(

@@ -246,6 +246,100 @@ describe('the live dashboard in headless chromium (examples/dashboard)', () => {
     expect(await page.getAttribute('[data-family="cpu"]', 'data-paused')).toBe('false');
   });
 
+  it('keeps a download and the live streams going across a server-side kill of the WebSocket: suspended, then resumed', async () => {
+    const file = offered.get('sample-32MiB.bin')!;
+    const status = (): Promise<{ state?: string; history?: string; resumptions?: string; text: string | null }> =>
+      page.$eval('#status', (b) => ({ ...(b as HTMLElement).dataset, text: b.textContent }));
+    expect(await status()).toMatchObject({ state: 'connected', history: 'connected', resumptions: '0' });
+    await page.waitForFunction(() => !document.querySelector<HTMLButtonElement>('#download-buttons button')?.disabled, undefined, {
+      timeout: 10_000,
+    });
+    await page.click('#download-buttons button[data-file="sample-32MiB.bin"]');
+    // Mid-download (some bytes in, most to come), the server terminates the page's WebSocket.
+    await page.waitForFunction(
+      () => {
+        const box = document.querySelector<HTMLElement>('#download')!;
+        return box.dataset.state === 'running' && Number(box.dataset.bytes) >= 1024 * 1024;
+      },
+      undefined,
+      { timeout: 20_000, polling: 'raf' },
+    );
+    const before = await counts(page);
+    const killed = await fetch(new URL('/kill-socket', page.url()), { method: 'POST' });
+    expect({ status: killed.status, body: await killed.json() }).toEqual({ status: 200, body: { killed: 1 } });
+    await server.waitForLine(/^Dashboard: page 1 resumed on a new WebSocket \(resumption 1\)$/, 20_000);
+    await page.waitForFunction(() => document.querySelector<HTMLElement>('#status')?.dataset.state === 'resumed', undefined, {
+      timeout: 20_000,
+    });
+    expect(await status()).toEqual({
+      state: 'resumed',
+      history: 'connected suspended resumed',
+      resumptions: '1',
+      text: expect.stringMatching(/^resumed · 1 resumption \(last gap \d+ ms\)$/),
+    });
+    // The download finishes on the same channel with every byte, and crypto.subtle's SHA-256 is the server's.
+    await page.waitForFunction(() => document.querySelector<HTMLElement>('#download')?.dataset.state === 'verified', undefined, {
+      timeout: 40_000,
+    });
+    const result: Record<string, string | undefined> = await page.$eval('#download', (box) => ({
+      ...(box as HTMLElement).dataset,
+      status: box.querySelector('#download-status')!.textContent ?? '',
+    }));
+    expect(result).toMatchObject({
+      state: 'verified',
+      bytes: String(file.size),
+      sha256: file.sha256,
+      interruptions: '1',
+      status: expect.stringMatching(
+        /^✓ sample-32MiB\.bin: 32\.0 MiB in [\d.]+ s \([\d.]+ MiB\/s\) across 1 lost WebSocket, SHA-256 verified$/,
+      ),
+    });
+    // The WebSocket was lost mid-download: the page had some of the file, not all of it.
+    expect(Number(result.bytesAtSuspend)).toBeGreaterThanOrEqual(1024 * 1024);
+    expect(Number(result.bytesAtSuspend)).toBeLessThan(file.size);
+    // Every live stream keeps updating after the resume, on the same channels of the same session.
+    const after = await counts(page);
+    await countersReach(page, {
+      'metrics:cpu': after['metrics:cpu'] + 10,
+      'metrics:rates': after['metrics:rates'] + 10,
+      logs: after.logs + 3,
+      'stats:server': after['stats:server'] + 3,
+    });
+    expect(after['metrics:cpu']).toBeGreaterThan(before['metrics:cpu']);
+    const rows = await page.$$eval('#channels tbody tr:not(.finished)', (trs) =>
+      trs.map((tr) => `${tr.getAttribute('data-id')} ${tr.getAttribute('data-meta')}`),
+    );
+    expect(rows).toEqual(['2 metrics:cpu', '4 metrics:memory', '6 metrics:rates', '8 logs', '10 stats:server']);
+    // The log tail shows the server's side of it: the kill, the suspension, the resume.
+    await page.waitForFunction(
+      () => /\[page 1\] resumed on a new WebSocket/.test(document.querySelector('#log-lines')?.textContent ?? ''),
+      undefined,
+      {
+        timeout: 10_000,
+      },
+    );
+    // The second WebSocket went to the same URL; the server never saw a second page.
+    expect(sockets.map((ws) => new URL(ws.url()).pathname)).toEqual(['/mux', '/mux']);
+    expect(server.lines.filter((l) => /^Dashboard: page \d+ connected$/.test(l))).toEqual(['Dashboard: page 1 connected']);
+    expect(pageErrors).toEqual([]);
+  }, 90_000);
+
+  it("the page's Kill the WebSocket button does the same: a second suspension, a second resumption", async () => {
+    const cpu = (await counts(page))['metrics:cpu'];
+    await page.click('#kill-socket');
+    await page.waitForFunction(() => document.querySelector<HTMLElement>('#status')?.dataset.resumptions === '2', undefined, {
+      timeout: 20_000,
+    });
+    expect(await page.$eval('#status', (b) => [(b as HTMLElement).dataset.state, (b as HTMLElement).dataset.history])).toEqual([
+      'resumed',
+      'connected suspended resumed suspended resumed',
+    ]);
+    await countersReach(page, { 'metrics:cpu': cpu + 10 });
+    expect(await page.textContent('#totals')).toMatch(/ · 2× resumed, [\d.]+ (B|KiB|MiB) replayed$/);
+    expect(sockets).toHaveLength(3);
+    expect(pageErrors).toEqual([]);
+  }, 60_000);
+
   it('stops cleanly on SIGTERM while a reader is paused: the page sees the session closed and the server exits 0', async () => {
     await page.click('[data-family="memory"] button.pause');
     const exit = server.stop('SIGTERM');

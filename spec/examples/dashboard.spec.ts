@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { firstValueFrom, lastValueFrom, take, toArray } from 'rxjs';
 import WebSocket from 'ws';
-import { createSession, jsonMessages, utf8, type Channel, type Session } from '../../src/index.js';
+import { createSession, jsonMessages, utf8, type Channel, type Session, type SessionState } from '../../src/index.js';
 import { websocketCarrier } from '../../src/web.js';
 import type { DownloadInfo, MetricSnapshot, ServerStats } from '../../examples/dashboard/protocol.js';
 import { killAll, startExample, type RunningExample } from './run-example.js';
@@ -38,8 +38,12 @@ describe('examples/dashboard/server.ts', () => {
     expect(bundle).toContain('/mux');
     expect((await fetch(new URL('/nope', url))).status).toBe(404);
 
-    // A Node client speaking what the page speaks: one WebSocket, the server opens five channels.
-    const session: Session = createSession(websocketCarrier(new WebSocket(`${url.replace('http', 'ws')}mux`)), { role: 'client' });
+    // A Node client speaking what the page speaks (resume on: its Hello is the first frame, which the server waits
+    // for before it starts the session): one WebSocket, the server opens five channels.
+    const session: Session = createSession(websocketCarrier(new WebSocket(`${url.replace('http', 'ws')}mux`)), {
+      role: 'client',
+      resume: true,
+    });
     const opened: Channel[] = [];
     const requests = await lastValueFrom(session.incoming$.pipe(take(5), toArray()));
     for (const r of requests) opened.push(r.accept());
@@ -82,6 +86,46 @@ describe('examples/dashboard/server.ts', () => {
     // The server closed the session gracefully: the client's session ends without an error.
     expect(await ended).toEqual({ error: undefined });
   });
+
+  it('POST /kill-socket terminates the WebSocket; a client with resume on goes on where it was, byte-exact', async () => {
+    const { server, url, offered } = await start([]);
+    const ws = `${url.replace('http', 'ws')}mux`;
+    const session: Session = createSession(websocketCarrier(new WebSocket(ws)), {
+      role: 'client',
+      resume: { reconnect: () => websocketCarrier(new WebSocket(ws)), retryDelay: 50 },
+    });
+    const states: SessionState[] = [];
+    session.state$.subscribe((s) => states.push(s));
+    session.incoming$.subscribe((r) => r.accept().end());
+    // Refused: another method, another origin. Nothing is killed.
+    expect((await fetch(new URL('/kill-socket', url))).status).toBe(405);
+    expect((await fetch(new URL('/kill-socket', url), { method: 'POST', headers: { origin: 'http://example.com' } })).status).toBe(403);
+
+    const channel = await firstValueFrom(session.open({ meta: 'download:sample-32MiB.bin' }));
+    channel.end();
+    const hash = createHash('sha256');
+    let size = 0;
+    let killed: Promise<Response> | undefined;
+    for await (const chunk of channel) {
+      hash.update(chunk);
+      size += chunk.byteLength;
+      killed ??= fetch(new URL('/kill-socket', url), { method: 'POST' }); // after the first chunk, mid-download
+    }
+    const answer = await killed!;
+    expect({ status: answer.status, body: await answer.json() }).toEqual({ status: 200, body: { killed: 1 } });
+    expect({ size, sha256: hash.digest('hex') }).toEqual({ size: 32 * 1024 * 1024, sha256: offered.get('sample-32MiB.bin') });
+    expect(states).toEqual(['connected', 'suspended', 'resumed']);
+    expect(session.stats().resumptions).toBe(1);
+    await server.waitForLine(/^Dashboard: page 1 resumed on a new WebSocket \(resumption 1\)$/);
+    expect(server.lines).toContain('Dashboard: killed 1 WebSocket(s)');
+    expect(server.lines).toContain('Dashboard: page 1 suspended: WebSocket lost');
+
+    const ended = firstValueFrom(session.closed$);
+    const exit = await server.stop('SIGTERM');
+    expect({ code: exit.code, signal: exit.signal, stderr: exit.stderr }).toEqual({ code: 0, signal: null, stderr: '' });
+    expect(exit.stdout).toMatch(/Dashboard: page 1 session closed\nDashboard: stopped\n$/);
+    expect(await ended).toEqual({ error: undefined });
+  }, 60_000);
 
   it('`npm run dashboard` stops when only npm gets the SIGINT (as from a process manager or an IDE terminal)', async () => {
     const npm = spawn('npm', ['run', '--silent', 'dashboard'], {
