@@ -1,7 +1,16 @@
 // Resumption is negotiated: a yamux-profile session never sends any of it, and a peer without it makes a session
 // with it on behave exactly as without (no suspension, no store, no stall).
 import type { TestScheduler } from 'rxjs/testing';
-import { type Channel, createSession, type MuxError, type Session, type SessionOptions } from '../../src/index.js';
+import {
+  type Channel,
+  createSession,
+  memoryPair,
+  type MuxError,
+  ResumeRegistry,
+  type Session,
+  type SessionOptions,
+  utf8,
+} from '../../src/index.js';
 import { decodeAll } from '../../src/frame.js';
 import { concatBytes, seededBytes } from '../support/bytes.js';
 import { at, testScheduler } from '../support/marbles.js';
@@ -92,6 +101,34 @@ describe('resumption: negotiation', () => {
     });
     expect(errors).toEqual(['ERR_MUX_UNSUPPORTED']);
     expect(states).toEqual(['connected', 'closed', 'closed']);
+  });
+
+  it('a server with resumption serves a client without it that waits for the server to speak: after 1 s of silence', () => {
+    const ts = testScheduler();
+    const routes: [number, string][] = [];
+    let got = '';
+    ts.run(({ flush }) => {
+      const [a, b] = memoryPair({ scheduler: ts, latency: 1 });
+      const registry = new ResumeRegistry(10_000, ts);
+      // The client opens nothing and sends nothing: its protocol waits for the server's channel.
+      const client = createSession(a, { role: 'client', scheduler: ts, keepAlive: false });
+      client.incoming$.subscribe((req) => {
+        const ch = req.accept();
+        ch.incoming$.subscribe({ next: (bytes) => (got += utf8(bytes)), error: () => undefined });
+      });
+      registry.route(b).subscribe((r) => {
+        routes.push([ts.now(), r.kind]);
+        if (r.kind !== 'new') return;
+        const server = createSession(r.carrier, { role: 'server', scheduler: ts, keepAlive: false, resume: { registry } });
+        server.open().subscribe((ch) => {
+          void ch.write('hello from the server');
+          ch.end();
+        });
+      });
+      flush();
+    });
+    expect(routes).toEqual([[1000, 'new']]);
+    expect(got).toBe('hello from the server');
   });
 
   it('the resume option is validated', () => {

@@ -53,6 +53,9 @@ export function notResume(carrier: Carrier): MuxError {
   return new MuxError('ERR_MUX_PROTOCOL', 'the carrier does not start with a Resume frame');
 }
 
+/** ms of complete silence after which a new connection is taken as new (not a resumption). */
+const QUIET = 1000;
+
 /**
  * Reads the first frame of a new server-side carrier: emits the Resume request it starts with (then `carrier`
  * carries the bytes after it), or no request (then `carrier` carries every byte, the first frame included).
@@ -69,10 +72,19 @@ export function readResumeRequest(
     const decide = (request: ResumeRequest | undefined, rest: Uint8Array): void => {
       decided = true;
       limit.unsubscribe();
+      quiet.unsubscribe();
       relay.hold(rest);
       subscriber.next({ request, carrier: relay });
       subscriber.complete();
     };
+    // A connection that sends nothing at all for QUIET ms is a new one whose client waits for the server to speak
+    // (a resuming client sends its Resume frame at once).
+    const quiet = scheduler.schedule(
+      () => {
+        if (!decided && head.byteLength === 0) decide(undefined, head);
+      },
+      Math.min(QUIET, timeout),
+    );
     const limit = scheduler.schedule(() => {
       if (decided) return;
       decided = true;
@@ -113,6 +125,7 @@ export function readResumeRequest(
     });
     return () => {
       limit.unsubscribe();
+      quiet.unsubscribe();
       if (!decided) relay.destroy();
     };
   });

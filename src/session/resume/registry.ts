@@ -67,7 +67,8 @@ export class ResumeRegistry {
   private readonly links = new Map<string, ResumeLink>();
 
   /**
-   * @param timeout ms a new connection has to send its first whole frame (default 10000).
+   * @param timeout ms a new connection that has started sending has to complete its first frame (default 10000); one that
+   *   sends nothing at all for 1 s is routed as new.
    * @param scheduler the scheduler of that deadline (default `asyncScheduler`).
    */
   constructor(
