@@ -61,14 +61,5 @@ export function seeded(length: number, seed: number): Uint8Array {
   return out;
 }
 
-export function concat(chunks: readonly Uint8Array[]): Uint8Array {
-  let n = 0;
-  for (const c of chunks) n += c.byteLength;
-  const out = new Uint8Array(n);
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.byteLength;
-  }
-  return out;
-}
+/** The chunks joined (the package's own helper). */
+export { concatBytes as concat } from '../../src/util/bytes.js';
