@@ -265,6 +265,18 @@ describe('the live dashboard in headless chromium (examples/dashboard)', () => {
       { timeout: 20_000, polling: 'raf' },
     );
     const before = await counts(page);
+    // The log tail keeps only its last lines: record every line it shows from here on, so a line that scrolls out
+    // before the check below is still seen.
+    await page.evaluate(() => {
+      const pre = document.querySelector('#log-lines')!;
+      const w = window as unknown as { logSeen: string };
+      w.logSeen = pre.textContent ?? '';
+      new MutationObserver(() => (w.logSeen += `\n${pre.textContent ?? ''}`)).observe(pre, {
+        childList: true,
+        characterData: true,
+        subtree: true,
+      });
+    });
     const killed = await fetch(new URL('/kill-socket', page.url()), { method: 'POST' });
     expect({ status: killed.status, body: await killed.json() }).toEqual({ status: 200, body: { killed: 1 } });
     await server.waitForLine(/^Dashboard: page 1 resumed on a new WebSocket \(resumption 1\)$/, 20_000);
@@ -312,7 +324,7 @@ describe('the live dashboard in headless chromium (examples/dashboard)', () => {
     expect(rows).toEqual(['2 metrics:cpu', '4 metrics:memory', '6 metrics:rates', '8 logs', '10 stats:server']);
     // The log tail shows the server's side of it: the kill, the suspension, the resume.
     await page.waitForFunction(
-      () => /\[page 1\] resumed on a new WebSocket/.test(document.querySelector('#log-lines')?.textContent ?? ''),
+      () => /\[page 1\] resumed on a new WebSocket/.test((window as unknown as { logSeen: string }).logSeen),
       undefined,
       {
         timeout: 10_000,
