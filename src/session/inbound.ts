@@ -74,7 +74,10 @@ export class InboundFrames implements FrameSink {
     const took = s.clock() - this.frameSince;
     const limit = s.options.frameTimeout;
     if (took < limit) return;
-    s.finish(new MuxError('ERR_MUX_TIMEOUT', `the peer's frame has been arriving for ${took} ms (frameTimeout ${limit} ms)`), 'destroy');
+    s.ending.finish(
+      new MuxError('ERR_MUX_TIMEOUT', `the peer's frame has been arriving for ${took} ms (frameTimeout ${limit} ms)`),
+      'destroy',
+    );
   }
 
   header(type: number, flags: number, id: number, length: number): HeaderVerdict {
@@ -100,7 +103,7 @@ export class InboundFrames implements FrameSink {
     this.framesIn++;
     const s = this.s;
     if (type === FrameType.Ping) s.pings.onPing(flags, length);
-    else if (type === FrameType.GoAway) s.onGoAway(length);
+    else if (type === FrameType.GoAway) s.ending.onGoAway(length);
     else this.stream(type === FrameType.Data, flags, id, length, type === FrameType.Data ? data : EMPTY);
     // A chunk of many frames (a burst of opens, say): write the answers so far every so often, so the peer works on
     // them while this side handles the rest, instead of both sides taking turns.

@@ -1,25 +1,25 @@
 // The session: wiring of carrier, decoder, writer and channels; the channel map; flush batching (frames of one
-// turn leave in one carrier write); graceful close, destroy and the end of everything; stats.
-import { concat, defer, filter, map, type Observable, of, type Subscription, throwError } from 'rxjs';
+// turn leave in one carrier write); stats. The ending is in ending.ts, the resumption hooks in resumption.ts.
+import { filter, type Observable, type Subscription } from 'rxjs';
 import type { Carrier } from '../carrier.js';
 import type { ChannelImpl } from '../channel/channel.js';
 import type { Channel, ChannelHost } from '../channel/types.js';
 import { ReceiveBudget } from '../credit/receive-budget.js';
 import type { RttEstimate } from '../credit/rtt.js';
 import { MuxError } from '../errors.js';
-import { FrameType, GoAwayCode } from '../frame/constants.js';
+import { GoAwayCode } from '../frame/constants.js';
 import type { ResolvedOptions } from '../options.js';
 import { FairWriter } from '../scheduler/fair-writer.js';
 import type { WriterChannel } from '../scheduler/types.js';
 import { DeadlineSweeper, type Expiring } from '../util/deadlines.js';
-import { OnceSignal } from '../util/signal.js';
 import { Control } from './control.js';
+import { Ending } from './ending.js';
 import { InboundFrames } from './inbound.js';
 import { Opens } from './opens.js';
 import { Pacing } from './pacing.js';
 import { Pings } from './pings.js';
 import { Turns } from './turns.js';
-import { ResumeLink } from './resume/link.js';
+import { Resumption } from './resumption.js';
 import type { CloseOptions, IncomingChannel, OpenOptions, Session, SessionEnd, SessionState, SessionStats } from './types.js';
 
 /** The session (applications see it as {@link Session}); the channels' {@link ChannelHost}. */
@@ -36,39 +36,25 @@ export class SessionImpl implements Session, ChannelHost {
   chunksIn = 0;
 
   private readonly map = new Map<number, ChannelImpl>();
-  private readonly writer: FairWriter;
-  private readonly pacing: Pacing;
-  private readonly inbound: InboundFrames;
+  readonly writer: FairWriter;
+  readonly pacing: Pacing;
+  readonly inbound: InboundFrames;
   private readonly carrierSubs: Subscription[] = [];
   private readonly turns: Turns;
   private closed = false;
-  private closing: Promise<void> | undefined;
-  /** Set once close() has queued every FIN and RST (the GoAway follows once they are out). */
-  private closeArmed = false;
-  private sentGoAway = false;
-  private readonly ended = new OnceSignal<SessionEnd>();
-  /** The peer's GoAway code, or -1 when the session ended without one. */
-  private readonly goneAway = new OnceSignal<number>();
-  /** close({ channels: 'end' }): channels still open at the end close cleanly. */
-  private endChannels = false;
-  private shutdownTimer: Subscription | undefined;
+  readonly ending = new Ending(this);
   /** One timer for every open timeout, close timeout and the frame timeout. */
   private readonly sweeper: DeadlineSweeper;
   private bytesIn = 0;
-  private readonly carrier: Carrier;
-  /** The resumption layer between this session and its carrier; only with `resume` on in the rxmux profile. */
-  private readonly link: ResumeLink | undefined;
+  readonly carrier: Carrier;
+  private readonly resumption: Resumption;
 
   constructor(
     carrier: Carrier,
     readonly options: ResolvedOptions,
   ) {
-    if (options.resume && options.profile === 'rxmux') {
-      this.link = new ResumeLink(carrier, options, options.resume);
-      this.link.host = this;
-      this.carrier = this.link;
-    } else this.carrier = carrier;
-    carrier = this.carrier;
+    this.resumption = new Resumption(this, carrier, options);
+    this.carrier = carrier = this.resumption.carrier;
     this.role = options.role;
     this.profile = options.profile;
     this.scheduler = options.scheduler;
@@ -90,12 +76,12 @@ export class SessionImpl implements Session, ChannelHost {
     this.carrierSubs.push(
       carrier.drain$.subscribe(() => {
         this.writer.drained();
-        if (this.closing) this.closeIfFlushed();
+        if (this.ending.closing) this.ending.closeIfFlushed();
       }),
       carrier.incoming$.subscribe({
         next: (chunk) => this.onChunk(chunk),
-        error: (e) => this.onCarrierError(e),
-        complete: () => this.onCarrierEnd(),
+        error: (e) => this.ending.carrierFailed(e),
+        complete: () => this.ending.carrierEnded(),
       }),
     );
     if (options.keepAlive && !this.closed) this.pings.startKeepAlive();
@@ -108,11 +94,11 @@ export class SessionImpl implements Session, ChannelHost {
   }
 
   get closed$(): Observable<SessionEnd> {
-    return this.ended.observable;
+    return this.ending.ended.observable;
   }
 
   get peerGoAway$(): Observable<number> {
-    return this.goneAway.observable.pipe(filter((code) => code >= 0));
+    return this.ending.goneAway.observable.pipe(filter((code) => code >= 0));
   }
 
   get incoming$(): Observable<IncomingChannel> {
@@ -132,102 +118,30 @@ export class SessionImpl implements Session, ChannelHost {
   }
 
   goAway(): void {
-    if (this.closed || this.sentGoAway) return;
-    this.sentGoAway = true;
-    this.controls.queue(FrameType.GoAway, 0, 0, GoAwayCode.Normal);
-    this.flush();
+    this.ending.goAway();
   }
 
   close(options: CloseOptions = {}): Promise<void> {
-    if (this.closing) return this.closing;
-    if (this.closed) return Promise.resolve();
-    const mode = options.channels ?? 'fail';
-    if (mode !== 'fail' && mode !== 'end') {
-      return Promise.reject(new MuxError('ERR_MUX_INVALID_ARGUMENT', `close: channels: expected 'fail' or 'end', got ${String(mode)}`));
-    }
-    this.endChannels = mode === 'end';
-    this.closing = new Promise<void>((resolve) => {
-      this.ended.observable.subscribe(() => resolve());
-    });
-    for (const ch of [...this.map.values()]) {
-      if (ch.state === 'open' || (this.endChannels && ch.heldOpening)) ch.end();
-      else ch.abort(0, 'session closing', this.sessionClosed());
-    }
-    // The GoAway(0) is queued by closeIfFlushed once every channel's bytes and FIN are out: as a control frame
-    // queued now, it would overtake them.
-    if (this.closed) return this.closing;
-    this.shutdownTimer = this.scheduler.schedule(() => {
-      // Bytes still queued (the peer gave no credit): tell the peer, and fail what is left with a timeout.
-      if (!this.sentGoAway) this.forceGoAway(GoAwayCode.Normal);
-      const timeout = new MuxError('ERR_MUX_TIMEOUT', `close() gave up after ${this.options.shutdownTimeout} ms with bytes still queued`);
-      this.finish(undefined, 'end', timeout);
-    }, this.options.shutdownTimeout);
-    // Only now may the session end: finishing inside the loop above (after the first channel's FIN) would skip
-    // the other channels' FINs and the GoAway, and leave the shutdown timer behind.
-    this.closeArmed = true;
-    this.flush();
-    return this.closing;
-  }
-
-  /** During a graceful close: ends the session once every queued byte and FIN has gone to the carrier. */
-  private closeIfFlushed(): void {
-    if (!this.closeArmed || this.closed || this.writer.controlQueued > 0) return;
-    for (const ch of this.map.values()) if (!ch.flushed) return;
-    if (!this.sentGoAway) {
-      // Flushes, and comes back here to finish once the GoAway is written (or on drain).
-      this.goAway();
-      return;
-    }
-    this.finish(undefined, 'end', undefined, this.endChannels);
+    return this.ending.close(options);
   }
 
   destroy(error?: MuxError): void {
-    if (this.closed) return;
-    this.forceGoAway(error ? GoAwayCode.InternalError : GoAwayCode.Normal);
-    this.finish(error, 'end');
+    this.ending.destroy(error);
   }
 
   get state$(): Observable<SessionState> {
-    const link = this.link;
-    if (link) return link.state$.asObservable();
-    return defer(() =>
-      this.closed
-        ? of<SessionState>('closed')
-        : concat(of<SessionState>('connected'), this.closed$.pipe(map((): SessionState => 'closed'))),
-    );
+    return this.resumption.state$();
   }
 
   resume(carrier: Carrier): Observable<void> {
-    if (this.link) return this.link.resume(carrier);
-    return throwError(
-      () => new MuxError('ERR_MUX_UNSUPPORTED', 'resumption is off for this session (the resume option needs the rxmux profile)'),
-    );
+    return this.resumption.resume(carrier);
   }
 
-  /** The carrier was lost and the session is suspended: pings waiting fail, keep-alive and idle timers pause. */
-  suspended(): void {
-    this.pings.stop(new MuxError('ERR_MUX_CARRIER', 'the carrier was lost before the ping was answered'));
-    for (const ch of this.map.values()) ch.pauseIdle();
-    this.inbound.pauseFrameTimeout();
-  }
-
-  /** A new carrier resumed the session: keep-alive and idle timers start again from now. */
-  resumed(): void {
-    if (this.closed) return;
-    this.pacing.restart();
-    if (this.options.keepAlive) this.pings.startKeepAlive();
-    for (const ch of this.map.values()) ch.resumeIdle();
-    this.inbound.resumeFrameTimeout();
-  }
-
-  /** The keep-alive saw nothing from the peer: with resumption the carrier counts as lost, else the session fails. */
   keepAliveExpired(error: MuxError): void {
-    if (this.link?.stalled()) return;
-    this.finish(error, 'destroy');
+    this.resumption.keepAliveExpired(error);
   }
 
   stats(): SessionStats {
-    const link = this.link;
     return {
       bytesIn: this.bytesIn,
       bytesOut: this.writer.bytesOut,
@@ -241,10 +155,7 @@ export class SessionImpl implements Session, ChannelHost {
       droppedControl: this.controls.dropped,
       bufferedIn: this.budget.used,
       rtt: this.pings.rtt.smoothed,
-      resumptions: link ? link.resumptions : 0,
-      replayedBytes: link ? link.replayedBytes : 0,
-      replayBuffered: link ? link.store.bytes : 0,
-      replayPeak: link ? link.store.peak : 0,
+      ...this.resumption.stats(),
     };
   }
 
@@ -260,7 +171,7 @@ export class SessionImpl implements Session, ChannelHost {
 
   /** True once this side is going away (GoAway sent or close() called): the peer's opens are refused. */
   get goingAway(): boolean {
-    return this.sentGoAway || this.closing !== undefined;
+    return this.ending.sentGoAway || this.ending.closing !== undefined;
   }
 
   channel(id: number): ChannelImpl | undefined {
@@ -269,28 +180,6 @@ export class SessionImpl implements Session, ChannelHost {
 
   register(ch: ChannelImpl): void {
     this.map.set(ch.id, ch);
-  }
-
-  onGoAway(code: number): void {
-    this.goneAway.emit(code);
-    if (code === GoAwayCode.Normal) {
-      this.peerGoAway = true;
-      return;
-    }
-    const error =
-      code === GoAwayCode.ProtocolError
-        ? new MuxError('ERR_MUX_PROTOCOL', `peer ended the session reporting a protocol error (GoAway 1)${this.roleHint()}`, {
-            wireCode: code,
-            remote: true,
-          })
-        : new MuxError('ERR_MUX_INTERNAL', `peer ended the session with GoAway ${code}`, { wireCode: code, remote: true });
-    this.finish(error, 'end');
-  }
-
-  /** For a GoAway(1) that is the peer's first frame after our opens: the likely cause, said in the error. */
-  private roleHint(): string {
-    if (this.opens.openedLocal === 0 || this.inbound.framesIn > 1) return '';
-    return `; it was the peer's first answer to our opens: are both ends ${this.role}s?`;
   }
 
   // ---------------------------------------------------------------- ChannelHost
@@ -329,7 +218,7 @@ export class SessionImpl implements Session, ChannelHost {
   flushNow(): void {
     if (this.turns.inChunk || this.closed) return;
     this.writer.flush();
-    if (this.closing) this.closeIfFlushed();
+    if (this.ending.closing) this.ending.closeIfFlushed();
   }
 
   /** Hands what is queued to the carrier now, even inside a carrier chunk. */
@@ -355,15 +244,7 @@ export class SessionImpl implements Session, ChannelHost {
   }
 
   closedError(): MuxError | undefined {
-    // Calls on an ended session fail with ERR_MUX_SESSION_CLOSED whatever ended it (as errors.ts documents; Go yamux
-    // answers ErrSessionShutdown alike); how it ended was reported once on closed$ and rides along as `cause`.
-    if (this.closed) {
-      const how = this.closedWith;
-      if (!how || how.code === 'ERR_MUX_SESSION_CLOSED') return how ?? this.sessionClosed();
-      return new MuxError('ERR_MUX_SESSION_CLOSED', `the session is closed (${how.code}: ${how.message})`, { cause: how });
-    }
-    if (this.closing) return this.sessionClosed();
-    return undefined;
+    return this.ending.closedError();
   }
 
   // ---------------------------------------------------------------- inbound
@@ -393,68 +274,30 @@ export class SessionImpl implements Session, ChannelHost {
     this.turns.settled();
   }
 
-  private onCarrierError(cause: unknown): void {
-    if (this.closed) return;
-    const error =
-      cause instanceof MuxError && cause.code === 'ERR_MUX_CARRIER'
-        ? cause
-        : new MuxError('ERR_MUX_CARRIER', `carrier failed: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
-    this.finish(error, 'destroy');
+  // ---------------------------------------------------------------- ending (the rest is in ending.ts)
+
+  fatal(error: MuxError): void {
+    this.ending.fatal(error);
   }
 
-  private onCarrierEnd(): void {
-    if (this.closed) return;
-    if (this.peerGoAway || this.closing) {
-      this.finish(undefined, 'end', this.sessionClosed('the peer closed the session'), this.endChannels);
-      return;
-    }
-    this.finish(new MuxError('ERR_MUX_CARRIER', 'carrier ended before the session was closed'), 'end');
+  /** The channels, in a copy: ending one removes it from the map. */
+  channelImpls(): ChannelImpl[] {
+    return [...this.map.values()];
   }
 
-  // ---------------------------------------------------------------- ending
-
-  private sessionClosed(message = 'the session is closed'): MuxError {
-    return new MuxError('ERR_MUX_SESSION_CLOSED', message);
-  }
-
-  /** A local fatal condition: tell the peer with GoAway, then end. */
-  private fatal(error: MuxError): void {
-    if (this.closed) return;
-    this.forceGoAway(error.code === 'ERR_MUX_PROTOCOL' ? GoAwayCode.ProtocolError : GoAwayCode.InternalError);
-    this.finish(error, 'end');
-  }
-
-  private forceGoAway(code: number): void {
-    if (!this.closed) this.controls.forceGoAway(code);
-  }
-
-  /** Ends the session for good (once); `clean`: channels still open end without an error (close({ channels: 'end' })). */
-  finish(error: MuxError | undefined, how: 'end' | 'destroy', channelError = error ?? this.sessionClosed(), clean = false): void {
-    if (this.closed) return;
+  /** The first step of the end: no more writes, timers or carrier events. */
+  release(error: MuxError | undefined): void {
     this.closed = true;
     this.closedWith = error;
     this.writer.stop();
-    this.shutdownTimer?.unsubscribe();
     this.sweeper.clear();
     for (const s of this.carrierSubs) s.unsubscribe();
     this.carrierSubs.length = 0;
-    for (const ch of [...this.map.values()]) {
-      if (clean && ch.flushed) ch.endCleanly();
-      else ch.fail(channelError);
-    }
+  }
+
+  /** The last step of the end: the channel map and the receive budget are empty. */
+  forget(): void {
     this.map.clear();
     this.budget.clear();
-    this.pings.stop(channelError);
-    this.opens.stop(error);
-    if (this.options.releaseCarrier) {
-      try {
-        if (how === 'end') this.carrier.end();
-        else this.carrier.destroy(error);
-      } catch {
-        // Ignore: the carrier is released either way.
-      }
-    }
-    this.goneAway.emit(-1);
-    this.ended.emit({ error });
   }
 }
