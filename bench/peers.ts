@@ -179,8 +179,11 @@ const rxmuxResume: Peer = {
   overrideNote: (ov) => rxmux.overrideNote(ov),
 };
 
-function rxmuxOptions(ov: Overrides): { maxOpen?: number } {
-  return ov.openChannels && ov.openChannels > 4096 ? { maxOpen: ov.openChannels } : {};
+/** Session options of the rxmux peers: `RXMUX_OPTS` (JSON, for comparing settings; bench/README.md), then the overrides. */
+function rxmuxOptions(ov: Overrides): Record<string, unknown> {
+  const extra: unknown = process.env.RXMUX_OPTS ? JSON.parse(process.env.RXMUX_OPTS) : {};
+  if (extra === null || typeof extra !== 'object' || Array.isArray(extra)) throw new Error('RXMUX_OPTS must be a JSON object');
+  return { ...extra, ...(ov.openChannels && ov.openChannels > 4096 ? { maxOpen: ov.openChannels } : {}) };
 }
 
 type RxChannel = import('../src/index.js').Channel;

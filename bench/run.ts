@@ -395,6 +395,9 @@ async function main(): Promise<void> {
     `Producer modes measured for bulk1, bulk64 and hol: ${args.producers.join(', ')} (await: each write's own promise awaited, rxmux Channel.write; drain: write until back-pressure, then wait for 'drain', rxmux through toDuplex; peers without a per-write promise use their back-pressure signal in both modes).`,
     ...skippedPeers,
     ...args.peers.map((p) => PEER_IMPLS[p].note),
+    ...(process.env.RXMUX_OPTS
+      ? [`rxmux peers: session options ${process.env.RXMUX_OPTS} on both ends (RXMUX_OPTS), not the defaults`]
+      : []),
     ...(args.workloads.includes('idle')
       ? args.peers.flatMap((p) => {
           const n = PEER_IMPLS[p].overrideNote({ openChannels: sizes.idleChannels });

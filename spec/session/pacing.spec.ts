@@ -87,6 +87,27 @@ describe('the in-flight bound', () => {
     });
   });
 
+  it('a probe rides in the same carrier write as the data it follows: no write of its own', () => {
+    testScheduler().run(({ hot, flush }) => {
+      const r = rig(hot);
+      let calls = -1;
+      let frames: string[] = [];
+      at(hot, 11, () => void r.channels.get(1)!.write(new Uint8Array(4 * FRAME)));
+      at(hot, 19, () => {
+        r.since();
+        calls = r.peer.writeCalls;
+      });
+      at(hot, 20, () => r.peer.drain());
+      at(hot, 21, () => {
+        frames = r.since();
+        calls = r.peer.writeCalls - calls;
+      });
+      flush();
+      expect(frames).toEqual(['D1:16384', 'D1:16384', 'D1:16384', 'D1:16384', 'ping:1']);
+      expect(calls).toBe(1);
+    });
+  });
+
   it('a 64-byte message on another channel overtakes the held bulk data at once', () => {
     testScheduler().run(({ hot, flush }) => {
       const r = rig(hot);

@@ -159,6 +159,13 @@ export class FairWriter {
         let bytes = this.controlFrames > 0 ? this.takeControl(out) : 0;
         bytes = this.takeData(out, bytes);
         if (out.length === 0) break;
+        if (this.options.beforeWrite) {
+          this.options.beforeWrite(this.bytesOut + bytes);
+          if (this.controlFrames > 0) {
+            bytes += this.takeControl(out);
+            this.closeRun(out);
+          }
+        }
         this.bytesOut += bytes;
         const more = this.sink.write(out);
         clear(out);
@@ -172,7 +179,6 @@ export class FairWriter {
       clear(this.out);
       this.flushing = false;
     }
-    this.options.flushed?.();
   }
 
   private takeControl(out: Uint8Array[]): number {

@@ -42,6 +42,9 @@ export interface FairWriterOptions {
    * that just became ready (up to 1 KiB) and control frames go regardless.
    */
   allowance?: () => number;
-  /** Called after each flush (the in-flight bound sends its probes from here). */
-  flushed?: () => void;
+  /**
+   * Called before each sink write with `bytesOut` as it will be after the batch; control frames it queues join the
+   * end of the same write (the in-flight bound's probes go behind the data they measure, without a write of their own).
+   */
+  beforeWrite?: (bytesOutAfter: number) => void;
 }

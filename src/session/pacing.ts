@@ -68,10 +68,9 @@ export class Pacing implements Expiring {
     return this.limit - (this.writer.bytesOut - this.read);
   }
 
-  /** After each writer flush: sends a probe once a quarter of the bound was written since the last one. */
-  afterFlush(): void {
+  /** Before each writer batch (`out`: bytes written once it is out): a probe joins it once a quarter of the bound was written since the last one. */
+  beforeWrite(out: number): void {
     if (this.floor === 0 || !this.writer.pushedBack || this.s.isClosed || !this.interactive) return;
-    const out = this.writer.bytesOut;
     if (out - this.lastMark < this.limit / 4 || this.marks.length >= MAX_PROBES) return;
     const mark = out;
     this.lastMark = mark;
@@ -80,7 +79,6 @@ export class Pacing implements Expiring {
     this.sentAt.push(this.s.clock());
     this.opaques.push(this.s.pings.probe((rtt) => this.answered(mark, rtt)));
     if (first) this.s.watch(this);
-    this.writer.flush();
   }
 
   private answered(mark: number, rtt: number): void {

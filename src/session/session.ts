@@ -68,7 +68,7 @@ export class SessionImpl implements Session, ChannelHost {
       quantum: options.quantum,
       batchSize: options.writeBatchSize,
       allowance: () => this.pacing.allowance(),
-      flushed: () => this.pacing.afterFlush(),
+      beforeWrite: (out) => this.pacing.beforeWrite(out),
     });
     this.pacing = new Pacing(this, this.writer, options.inFlightMin);
     this.controls = new Control(this.writer, carrier);
