@@ -3,6 +3,7 @@
 import { Flag, FrameType, HEADER_LENGTH } from '../frame/constants.js';
 import { writeHeader } from '../frame/encode.js';
 import { clear } from '../util/arrays.js';
+import { ControlFrames } from './control-frames.js';
 import type { FairWriterOptions, WriterChannel, WriterSink } from './types.js';
 
 /**
@@ -13,9 +14,6 @@ const EXPRESS_MAX = 1024;
 
 /** Bytes per slab: headers, small payloads and control frames of a batch are laid out in it back to back. */
 const SLAB_BYTES = 64 * 1024;
-/** Control buffer: initial size, and the size past which it is let go once flushed. */
-const CONTROL_INITIAL = 256;
-const CONTROL_KEEP = 16 * 1024;
 /** Payloads up to this size are copied next to their header (one chunk for the sink); larger ones go as views. */
 const COPY_MAX = 1024;
 
@@ -25,10 +23,8 @@ const COPY_MAX = 1024;
  * It stops while the sink is saturated and resumes on {@link drained}.
  */
 export class FairWriter {
-  /** Control frames waiting, encoded back to back in `control[0, controlBytes)`. */
-  private control = new Uint8Array(CONTROL_INITIAL);
-  private controlBytes = 0;
-  private controlFrames = 0;
+  /** Control frames waiting. */
+  private readonly control = new ControlFrames();
   /** Channels with something to send, in `ring[0, ringLength)`: an array that never shrinks (no regrowth per batch). */
   private ring: (WriterChannel | undefined)[] = [];
   private ringLength = 0;
@@ -71,23 +67,13 @@ export class FairWriter {
 
   /** Control frames waiting. */
   get controlQueued(): number {
-    return this.controlFrames;
+    return this.control.count;
   }
 
   /** Queues a control frame (encoded here: no allocation per frame); it goes before any further data. */
   enqueueControl(type: number, flags: number, streamId: number, length: number, payload?: Uint8Array): void {
     if (this.stopped) return;
-    const n = HEADER_LENGTH + (payload ? payload.byteLength : 0);
-    const at = this.controlBytes;
-    if (at + n > this.control.byteLength) {
-      const grown = new Uint8Array(Math.max(2 * this.control.byteLength, at + n));
-      grown.set(this.control.subarray(0, at));
-      this.control = grown;
-    }
-    writeHeader(this.control, at, type, flags, streamId, length);
-    if (payload) this.control.set(payload, at + HEADER_LENGTH);
-    this.controlBytes = at + n;
-    this.controlFrames++;
+    this.control.push(type, flags, streamId, length, payload);
     this.framesOut++;
   }
 
@@ -126,18 +112,13 @@ export class FairWriter {
 
   /** Takes the control frames waiting (encoded back to back), for a last write past saturation; undefined when none. */
   takeControlFrames(): Uint8Array | undefined {
-    if (this.controlFrames === 0) return undefined;
-    const bytes = this.control.slice(0, this.controlBytes);
-    this.controlBytes = 0;
-    this.controlFrames = 0;
-    return bytes;
+    return this.control.take();
   }
 
   /** Stops for good: nothing more is written. */
   stop(): void {
     this.stopped = true;
-    this.controlBytes = 0;
-    this.controlFrames = 0;
+    this.control.clear();
     for (let i = 0; i < this.ringLength; i++) {
       const ch = this.ring[i];
       if (ch) ch.inRing = false;
@@ -156,12 +137,12 @@ export class FairWriter {
       // One array for every batch: a sink keeps no reference to it past the call (only to the chunks).
       const out = this.out;
       for (;;) {
-        let bytes = this.controlFrames > 0 ? this.takeControl(out) : 0;
+        let bytes = this.control.count > 0 ? this.takeControl(out) : 0;
         bytes = this.takeData(out, bytes);
         if (out.length === 0) break;
         if (this.options.beforeWrite) {
           this.options.beforeWrite(this.bytesOut + bytes);
-          if (this.controlFrames > 0) {
+          if (this.control.count > 0) {
             bytes += this.takeControl(out);
             this.closeRun(out);
           }
@@ -182,13 +163,9 @@ export class FairWriter {
   }
 
   private takeControl(out: Uint8Array[]): number {
-    const n = this.controlBytes;
+    const n = this.control.bytes;
     const at = this.reserve(n, out); // first: it may switch slabs
-    this.slab.set(this.control.subarray(0, n), at);
-    this.controlBytes = 0;
-    this.controlFrames = 0;
-    // A burst (many refusals, pongs) may have grown the buffer: do not keep it.
-    if (this.control.byteLength > CONTROL_KEEP) this.control = new Uint8Array(CONTROL_INITIAL);
+    this.control.moveTo(this.slab, at);
     return n;
   }
 
