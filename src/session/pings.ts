@@ -109,7 +109,9 @@ export class Pings {
           p.keepAliveChecks.delete(check);
           p.waiting.delete(opaque);
           if (!s.isClosed && s.chunksIn === mark) {
-            s.keepAliveExpired(new MuxError('ERR_MUX_TIMEOUT', `peer sent nothing for ${keepAliveTimeout} ms after a keep-alive ping`));
+            s.resumption.keepAliveExpired(
+              new MuxError('ERR_MUX_TIMEOUT', `peer sent nothing for ${keepAliveTimeout} ms after a keep-alive ping`),
+            );
           }
         }, keepAliveTimeout);
         p.keepAliveChecks.add(check);

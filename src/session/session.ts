@@ -47,7 +47,7 @@ export class SessionImpl implements Session, ChannelHost {
   private readonly sweeper: DeadlineSweeper;
   private bytesIn = 0;
   readonly carrier: Carrier;
-  private readonly resumption: Resumption;
+  readonly resumption: Resumption;
 
   constructor(
     carrier: Carrier,
@@ -135,10 +135,6 @@ export class SessionImpl implements Session, ChannelHost {
 
   resume(carrier: Carrier): Observable<void> {
     return this.resumption.resume(carrier);
-  }
-
-  keepAliveExpired(error: MuxError): void {
-    this.resumption.keepAliveExpired(error);
   }
 
   stats(): SessionStats {
