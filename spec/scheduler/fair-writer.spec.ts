@@ -177,6 +177,43 @@ describe('FairWriter', () => {
     expect(sentBytes(sink)).toBe(2010);
   });
 
+  it('beforeWrite: a control frame it queues ends the same sink write as the data before it', () => {
+    const seen: number[] = [];
+    const { w, sink } = writer({
+      beforeWrite: (after) => {
+        seen.push(after);
+        if (seen.length === 1) w.enqueueControl(FrameType.Ping, Flag.SYN, 0, 100);
+      },
+    });
+    const ch = new FakeChannel(1);
+    ch.push(bytes(50, 1));
+    w.activate(ch);
+    w.flush();
+    expect(sink.writes).toHaveLength(1);
+    expect(sink.frames()).toMatchObject([
+      { type: 'data', streamId: 1 },
+      { type: 'ping', opaque: 100 },
+    ]);
+    // Told the bytes out once the data is written (12 + 50), not counting the frame it queues.
+    expect(seen[0]).toBe(62);
+  });
+
+  it('beforeWrite runs even when the allowance lets no data go, so the probe that releases it can be written', () => {
+    let probes = 0;
+    const { w, sink } = writer({
+      allowance: () => 0,
+      beforeWrite: () => {
+        if (probes === 0) w.enqueueControl(FrameType.Ping, Flag.SYN, 0, 100 + probes++);
+      },
+    });
+    const ch = new FakeChannel(1);
+    w.activate(ch);
+    ch.push(bytes(500, 1));
+    w.flush();
+    expect(sink.frames()).toEqual([{ type: 'ping', streamId: 0, flags: Flag.SYN, opaque: 100 }]);
+    expect(ch.queuedBytes()).toBe(500);
+  });
+
   it('writes control frames before data', () => {
     const { w, sink } = writer();
     const ch = new FakeChannel(1);

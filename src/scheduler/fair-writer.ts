@@ -139,14 +139,13 @@ export class FairWriter {
       for (;;) {
         let bytes = this.control.count > 0 ? this.takeControl(out) : 0;
         bytes = this.takeData(out, bytes);
-        if (out.length === 0) break;
-        if (this.options.beforeWrite) {
-          this.options.beforeWrite(this.bytesOut + bytes);
-          if (this.control.count > 0) {
-            bytes += this.takeControl(out);
-            this.closeRun(out);
-          }
+        // Also with no data to write: a bound that holds the data back may need a probe to let it go.
+        this.options.beforeWrite?.(this.bytesOut + bytes);
+        if (this.control.count > 0) {
+          bytes += this.takeControl(out);
+          this.closeRun(out);
         }
+        if (out.length === 0) break;
         this.bytesOut += bytes;
         const more = this.sink.write(out);
         clear(out);

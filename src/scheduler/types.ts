@@ -43,8 +43,10 @@ export interface FairWriterOptions {
    */
   allowance?: () => number;
   /**
-   * Called before each sink write with `bytesOut` as it will be after the batch; control frames it queues join the
-   * end of the same write (the in-flight bound's probes go behind the data they measure, without a write of their own).
+   * Called once per pass of a flush, before its sink write (and also when the pass found no data to write), with
+   * `bytesOut` as it will be after the batch; control frames it queues end the same write. The in-flight bound's
+   * probes go here: behind the data they measure without a write of their own, and even while the bound holds
+   * every byte back (a probe is then what lets the data go).
    */
   beforeWrite?: (bytesOutAfter: number) => void;
 }

@@ -68,7 +68,10 @@ export class Pacing implements Expiring {
     return this.limit - (this.writer.bytesOut - this.read);
   }
 
-  /** Before each writer batch (`out`: bytes written once it is out): a probe joins it once a quarter of the bound was written since the last one. */
+  /**
+   * Before each writer batch (`out`: bytes written once it is out), also an empty one: a probe joins it once a quarter
+   * of the bound was written since the last one (so a bound that shrank below what is unread still gets its answer).
+   */
   beforeWrite(out: number): void {
     if (this.floor === 0 || !this.writer.pushedBack || this.s.isClosed || !this.interactive) return;
     if (out - this.lastMark < this.limit / 4 || this.marks.length >= MAX_PROBES) return;
