@@ -69,12 +69,13 @@ export class Pacing implements Expiring {
   }
 
   /**
-   * Before each writer batch (`out`: bytes written once it is out), also an empty one: a probe joins it once a quarter
-   * of the bound was written since the last one (so a bound that shrank below what is unread still gets its answer).
+   * Before each writer batch (`out`: bytes written once it is out), also an empty one: a probe joins it once half the
+   * bound was written since the last one (so a bound that shrank below what is unread still gets its answer). Half,
+   * not less: each probe's answer is a wake-up on both ends, and fewer, larger releases cost less CPU per byte.
    */
   beforeWrite(out: number): void {
     if (this.floor === 0 || !this.writer.pushedBack || this.s.isClosed || !this.interactive) return;
-    if (out - this.lastMark < this.limit / 4 || this.marks.length >= MAX_PROBES) return;
+    if (out - this.lastMark < this.limit / 2 || this.marks.length >= MAX_PROBES) return;
     const mark = out;
     this.lastMark = mark;
     const first = this.marks.length === 0;
