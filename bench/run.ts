@@ -334,6 +334,15 @@ function describeSizes(s: Sizes): string {
   ].join('; ');
 }
 
+/** glibc allocator settings in the environment (the workers inherit them, and they move bulk figures: bench/README.md). */
+function allocatorEnv(): string[] {
+  const set = Object.keys(process.env)
+    .filter((k) => k.startsWith('MALLOC_'))
+    .sort()
+    .map((k) => `${k}=${process.env[k]}`);
+  return set.length > 0 ? [`Allocator environment of every worker: ${set.join(' ')} (not the system defaults).`] : [];
+}
+
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
   const sizes = args.quick ? QUICK : FULL;
@@ -398,6 +407,7 @@ async function main(): Promise<void> {
     ...(process.env.RXMUX_OPTS
       ? [`rxmux peers: session options ${process.env.RXMUX_OPTS} on both ends (RXMUX_OPTS), not the defaults`]
       : []),
+    ...allocatorEnv(),
     ...(args.workloads.includes('idle')
       ? args.peers.flatMap((p) => {
           const n = PEER_IMPLS[p].overrideNote({ openChannels: sizes.idleChannels });
