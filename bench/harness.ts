@@ -118,6 +118,15 @@ export interface Measurement {
   figures: Figures;
 }
 
+/** `--node-flags=<flags>` (one argument, space-separated, each starting with `--`): flags for every Node worker. */
+export function nodeFlagsOf(argv: string[]): string[] {
+  const arg = argv.find((a) => a.startsWith('--node-flags='));
+  if (arg === undefined) return [];
+  const flags = arg.slice('--node-flags='.length).split(' ').filter(Boolean);
+  for (const f of flags) if (!f.startsWith('--')) throw new Error(`--node-flags: "${f}" is not a --flag`);
+  return flags;
+}
+
 interface Worker {
   child: ChildProcess;
   tail: string[];

@@ -1,7 +1,7 @@
 /**
  * `npm run bench:profile`: where rxmux spends its time and memory, for the optimisation pass.
  *
- *   tsx bench/profile.ts [--quick] [--workloads bulk1,bulk64,open,rtt,idle] [--top 20] [--peer rxmux]
+ *   tsx bench/profile.ts [--quick] [--workloads bulk1,bulk64,open,rtt,idle] [--top 20] [--peer rxmux] [--node-flags="--flag ..."]
  *
  * CPU: runs each workload once with the V8 CPU profiler on both sides (the same worker bundle as the benchmark;
  * frames are mapped back to src/ through its source map) and summarises each .cpuprofile (top self time, total time, self time by file).
@@ -12,7 +12,7 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { FULL, PEERS, QUICK, type PeerName, type WorkloadName } from './common.js';
 import { summarise, summaryMarkdown } from './cpuprofile-summary.js';
-import { BENCH_DIR, bundleLauncher, measure } from './harness.js';
+import { BENCH_DIR, bundleLauncher, measure, nodeFlagsOf } from './harness.js';
 import { diffSnapshots, heapMarkdown } from './heapsnapshot-summary.js';
 
 const argv = process.argv.slice(2);
@@ -27,6 +27,7 @@ const peer = (opt('peer') ?? 'rxmux') as PeerName;
 if (!PEERS.includes(peer)) throw new Error(`unknown peer ${peer}`);
 const workloads = (opt('workloads') ?? 'bulk1,bulk64,open,rtt,idle').split(',') as WorkloadName[];
 const outDir = join(BENCH_DIR, '.profile', peer);
+const nodeFlags = nodeFlagsOf(argv);
 
 async function main(): Promise<void> {
   rmSync(outDir, { recursive: true, force: true });
@@ -35,7 +36,7 @@ async function main(): Promise<void> {
   const md: string[] = [
     `# ${peer} profile${quick ? ' (quick sizes)' : ''}`,
     '',
-    `${new Date().toISOString()} · Node ${process.version}`,
+    `${new Date().toISOString()} · Node ${process.version}${nodeFlags.length > 0 ? ` · every worker with \`${nodeFlags.join(' ')}\`` : ''}`,
     '',
   ];
   for (const w of workloads) {
@@ -43,7 +44,15 @@ async function main(): Promise<void> {
     mkdirSync(dir, { recursive: true });
     const env = w === 'idle' ? { BENCH_HEAP_SNAPSHOT_DIR: dir } : { BENCH_CPU_PROFILE_DIR: dir };
     process.stderr.write(`profiling ${peer} ${w} ... `);
-    const { figures } = await measure({ peer, workload: w, sizes, launcher, timeoutMs: 600_000, env });
+    const { figures } = await measure({
+      peer,
+      workload: w,
+      sizes,
+      launcher,
+      timeoutMs: 600_000,
+      env,
+      ...(nodeFlags.length > 0 ? { nodeFlags: { acceptor: nodeFlags, opener: nodeFlags } } : {}),
+    });
     process.stderr.write(`${JSON.stringify(figures)}\n`);
     md.push(
       `## ${w}`,

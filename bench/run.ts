@@ -31,7 +31,7 @@ import {
   type Sizes,
   type WorkloadName,
 } from './common.js';
-import { BENCH_DIR, bundleLauncher, goBenchMissing, measure, tsxLauncher, type Launcher } from './harness.js';
+import { BENCH_DIR, bundleLauncher, goBenchMissing, measure, nodeFlagsOf, tsxLauncher, type Launcher } from './harness.js';
 import { PEER_IMPLS } from './peers.js';
 
 interface Args {
@@ -44,6 +44,8 @@ interface Args {
   timeoutMs: number;
   tsx: boolean;
   keepAwake: boolean;
+  /** Extra node command-line flags for every Node worker (all peers, both roles); empty: Node's defaults. */
+  nodeFlags: string[];
 }
 
 function parseArgs(argv: string[]): Args {
@@ -65,7 +67,7 @@ function parseArgs(argv: string[]): Args {
     return all.filter((x) => items.includes(x));
   };
   const known = new Set(['--quick', '--tsx', '--no-keep-awake', '--peers', '--workloads', '--producer', '--reps', '--out', '--timeout']);
-  for (const a of argv) if (a.startsWith('--') && !known.has(a)) throw new Error(`unknown flag ${a}`);
+  for (const a of argv) if (a.startsWith('--') && !known.has(a) && !a.startsWith('--node-flags=')) throw new Error(`unknown flag ${a}`);
   const quick = argv.includes('--quick');
   const reps = Number(get('reps') ?? (quick ? 1 : 5));
   if (!Number.isInteger(reps) || reps < 1) throw new Error('--reps must be a positive integer');
@@ -84,6 +86,7 @@ function parseArgs(argv: string[]): Args {
     timeoutMs: timeout * 1000,
     tsx: argv.includes('--tsx'),
     keepAwake: !argv.includes('--no-keep-awake'),
+    nodeFlags: nodeFlagsOf(argv),
   };
 }
 
@@ -381,6 +384,7 @@ async function main(): Promise<void> {
             launcher,
             timeoutMs: args.timeoutMs,
             keepAwake: args.keepAwake && w === 'rtt',
+            ...(args.nodeFlags.length > 0 ? { nodeFlags: { acceptor: args.nodeFlags, opener: args.nodeFlags } } : {}),
           });
           slot.figures[rep] = figures;
           log(
@@ -408,6 +412,9 @@ async function main(): Promise<void> {
       ? [`rxmux peers: session options ${process.env.RXMUX_OPTS} on both ends (RXMUX_OPTS), not the defaults`]
       : []),
     ...allocatorEnv(),
+    ...(args.nodeFlags.length > 0
+      ? [`Every Node worker (all peers, both roles) ran with \`${args.nodeFlags.join(' ')}\` (--node-flags), not Node's defaults.`]
+      : []),
     ...(args.workloads.includes('idle')
       ? args.peers.flatMap((p) => {
           const n = PEER_IMPLS[p].overrideNote({ openChannels: sizes.idleChannels });
@@ -436,6 +443,7 @@ async function main(): Promise<void> {
       cases: cases.map(caseKey),
       sizes,
       launcher: launcher.kind,
+      nodeFlags: args.nodeFlags,
       loadavg: { min: Math.min(...loads), max: Math.max(...loads) },
     },
     notes,

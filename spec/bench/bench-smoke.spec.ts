@@ -4,7 +4,7 @@
  * that the benchmark works, not how fast anything is.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BULK_WORKLOADS, METRICS, PRODUCERS, WORKLOADS, type WorkloadName } from '../../bench/common.js';
@@ -124,5 +124,49 @@ describe('npm run bench with the go-yamux peer when its Go driver is not built',
     } finally {
       rmSync(out, { recursive: true, force: true });
     }
+  }, 60_000);
+});
+
+describe('npm run bench --node-flags="..."', () => {
+  /** Runs a quick raw rtt measurement with `flagArg` in a fresh output directory; returns the run and its results (if any). */
+  const bench = (flagArg: string) => {
+    const out = mkdtempSync(join(tmpdir(), 'rxmux-bench-flags-'));
+    try {
+      const run = spawnSync(
+        process.execPath,
+        ['--import', 'tsx', join(ROOT, 'bench', 'run.ts'), '--quick', '--peers', 'raw', '--workloads', 'rtt', '--out', out, flagArg],
+        { cwd: ROOT, encoding: 'utf8', timeout: 55_000 },
+      );
+      const file = join(out, 'results.json');
+      const results = existsSync(file)
+        ? (JSON.parse(readFileSync(file, 'utf8')) as Results & { meta: { nodeFlags: string[] }; notes: string[] })
+        : undefined;
+      return { run, results };
+    } finally {
+      rmSync(out, { recursive: true, force: true });
+    }
+  };
+
+  it('starts every Node worker with the flags and records them in the results', () => {
+    const { run, results } = bench('--node-flags=--max-semi-space-size=8 --stack-trace-limit=20');
+    expect({ status: run.status, stderr: run.status === 0 ? '' : run.stderr }).toEqual({ status: 0, stderr: '' });
+    expect(results!.meta.nodeFlags).toEqual(['--max-semi-space-size=8', '--stack-trace-limit=20']);
+    expect(results!.results.rtt!.raw!.errors).toEqual([]);
+    expect(results!.notes).toContain(
+      "Every Node worker (all peers, both roles) ran with `--max-semi-space-size=8 --stack-trace-limit=20` (--node-flags), not Node's defaults.",
+    );
+  }, 60_000);
+
+  it("puts the flags on the workers' command line: a flag Node rejects fails the measurement, naming it", () => {
+    const { run, results } = bench('--node-flags=--no-such-node-flag');
+    expect(run.status).toBe(0);
+    expect(results!.results.rtt!.raw!.errors.join('\n')).toMatch(/bad option: --no-such-node-flag/);
+  }, 60_000);
+
+  it('refuses a value that is not a --flag before measuring anything', () => {
+    const { run, results } = bench('--node-flags=initial-old-space-size=64');
+    expect(run.status).not.toBe(0);
+    expect(run.stderr).toContain('--node-flags: "initial-old-space-size=64" is not a --flag');
+    expect(results).toBeUndefined();
   }, 60_000);
 });
