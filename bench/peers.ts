@@ -8,6 +8,7 @@
  * Peer packages are imported lazily, so a worker loads only the library it measures.
  */
 import { once } from 'node:events';
+import { createRequire } from 'node:module';
 import net from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { PeerName, Producer } from './common.js';
@@ -457,6 +458,17 @@ async function wsConnect(port: number): Promise<import('ws').WebSocket> {
  * The WebSocket baseline: a `ws` connection per channel, its bytes through createWebSocketStream (a Duplex: one
  * binary message per write), no multiplexing. `ws` sets TCP_NODELAY itself.
  */
+/** How `ws` masks and unmasks frames here: with the native `bufferutil` when it loads (a devDependency) and WS_NO_BUFFER_UTIL is unset, else in JavaScript. */
+function wsMasking(): string {
+  if (process.env.WS_NO_BUFFER_UTIL) return "masking in ws's JavaScript fallback (WS_NO_BUFFER_UTIL is set): far slower";
+  try {
+    createRequire(import.meta.url)('bufferutil');
+    return 'masking through bufferutil (native, as the ws README recommends)';
+  } catch {
+    return "masking in ws's JavaScript fallback (bufferutil did not load): far slower";
+  }
+}
+
 const wsRaw: Peer = {
   async load() {
     await import('ws');
@@ -469,7 +481,7 @@ const wsRaw: Peer = {
     const { createWebSocketStream } = await import('ws');
     return { open: async () => duplexChan(createWebSocketStream(await wsConnect(port)), onError) };
   },
-  note: 'ws-raw: the `ws` package at its defaults (no permessage-deflate), one WebSocket connection per channel (bulk1: one; bulk64: 64; hol: 9), bytes through createWebSocketStream (write() false, then drain): the baseline of rxmux-ws',
+  note: `ws-raw: the \`ws\` package at its defaults (no permessage-deflate; ${wsMasking()}, for rxmux-ws alike), one WebSocket connection per channel (bulk1: one; bulk64: 64; hol: 9), bytes through createWebSocketStream (write() false, then drain): the baseline of rxmux-ws`,
   overrideNote: () => undefined,
 };
 
