@@ -127,6 +127,11 @@ export function nodeFlagsOf(argv: string[]): string[] {
   return flags;
 }
 
+/** The `measure` option that starts both workers with `flags` (none when empty: Node's defaults). */
+export function everyWorker(flags: string[]): Pick<MeasureOptions, 'nodeFlags'> {
+  return flags.length > 0 ? { nodeFlags: { acceptor: flags, opener: flags } } : {};
+}
+
 interface Worker {
   child: ChildProcess;
   tail: string[];

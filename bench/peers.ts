@@ -454,10 +454,6 @@ async function wsConnect(port: number): Promise<import('ws').WebSocket> {
   return ws;
 }
 
-/**
- * The WebSocket baseline: a `ws` connection per channel, its bytes through createWebSocketStream (a Duplex: one
- * binary message per write), no multiplexing. `ws` sets TCP_NODELAY itself.
- */
 /** How `ws` masks and unmasks frames here: with the native `bufferutil` when it loads (a devDependency) and WS_NO_BUFFER_UTIL is unset, else in JavaScript. */
 function wsMasking(): string {
   if (process.env.WS_NO_BUFFER_UTIL) return "masking in ws's JavaScript fallback (WS_NO_BUFFER_UTIL is set): far slower";
@@ -469,6 +465,10 @@ function wsMasking(): string {
   }
 }
 
+/**
+ * The WebSocket baseline: a `ws` connection per channel, its bytes through createWebSocketStream (a Duplex: one
+ * binary message per write), no multiplexing. `ws` sets TCP_NODELAY itself.
+ */
 const wsRaw: Peer = {
   async load() {
     await import('ws');
@@ -481,7 +481,10 @@ const wsRaw: Peer = {
     const { createWebSocketStream } = await import('ws');
     return { open: async () => duplexChan(createWebSocketStream(await wsConnect(port)), onError) };
   },
-  note: `ws-raw: the \`ws\` package at its defaults (no permessage-deflate; ${wsMasking()}, for rxmux-ws alike), one WebSocket connection per channel (bulk1: one; bulk64: 64; hol: 9), bytes through createWebSocketStream (write() false, then drain): the baseline of rxmux-ws`,
+  // A getter: only the orchestrator reads the notes, so workers never load bufferutil for it.
+  get note() {
+    return `ws-raw: the \`ws\` package at its defaults (no permessage-deflate; ${wsMasking()}, for rxmux-ws alike), one WebSocket connection per channel (bulk1: one; bulk64: 64; hol: 9), bytes through createWebSocketStream (write() false, then drain): the baseline of rxmux-ws`;
+  },
   overrideNote: () => undefined,
 };
 

@@ -12,7 +12,7 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { FULL, PEERS, QUICK, type PeerName, type WorkloadName } from './common.js';
 import { summarise, summaryMarkdown } from './cpuprofile-summary.js';
-import { BENCH_DIR, bundleLauncher, measure, nodeFlagsOf } from './harness.js';
+import { BENCH_DIR, bundleLauncher, everyWorker, measure, nodeFlagsOf } from './harness.js';
 import { diffSnapshots, heapMarkdown } from './heapsnapshot-summary.js';
 
 const argv = process.argv.slice(2);
@@ -51,7 +51,7 @@ async function main(): Promise<void> {
       launcher,
       timeoutMs: 600_000,
       env,
-      ...(nodeFlags.length > 0 ? { nodeFlags: { acceptor: nodeFlags, opener: nodeFlags } } : {}),
+      ...everyWorker(nodeFlags),
     });
     process.stderr.write(`${JSON.stringify(figures)}\n`);
     md.push(

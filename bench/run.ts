@@ -31,7 +31,7 @@ import {
   type Sizes,
   type WorkloadName,
 } from './common.js';
-import { BENCH_DIR, bundleLauncher, goBenchMissing, measure, nodeFlagsOf, tsxLauncher, type Launcher } from './harness.js';
+import { BENCH_DIR, bundleLauncher, goBenchMissing, measure, everyWorker, nodeFlagsOf, tsxLauncher, type Launcher } from './harness.js';
 import { PEER_IMPLS } from './peers.js';
 
 interface Args {
@@ -384,7 +384,7 @@ async function main(): Promise<void> {
             launcher,
             timeoutMs: args.timeoutMs,
             keepAwake: args.keepAwake && w === 'rtt',
-            ...(args.nodeFlags.length > 0 ? { nodeFlags: { acceptor: args.nodeFlags, opener: args.nodeFlags } } : {}),
+            ...everyWorker(args.nodeFlags),
           });
           slot.figures[rep] = figures;
           log(
