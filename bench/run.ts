@@ -417,6 +417,7 @@ async function main(): Promise<void> {
       : []),
     ...(args.workloads.includes('idle')
       ? args.peers.flatMap((p) => {
+          if (!peerRuns(p, { workload: 'idle' })) return [];
           const n = PEER_IMPLS[p].overrideNote({ openChannels: sizes.idleChannels });
           return n ? [`idle only (a default makes the workload impossible): ${n}`] : [];
         })
