@@ -5,14 +5,16 @@
  *
  * CPU: runs each workload once with the V8 CPU profiler on both sides (the same worker bundle as the benchmark;
  * frames are mapped back to src/ through its source map) and summarises each .cpuprofile (top self time, total time, self time by file).
+ * `--peer go-yamux`: the Go driver's pprof CPU profile of each side instead, summarised by `go tool pprof -top`.
  * Memory: runs idle with a heap snapshot on each side before and after opening the channels and diffs them by
  * object kind, per channel. Raw files go to bench/.profile/, the summary to bench/profile.md (and stdout).
  */
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { FULL, PEERS, QUICK, type PeerName, type WorkloadName } from './common.js';
 import { summarise, summaryMarkdown } from './cpuprofile-summary.js';
-import { BENCH_DIR, bundleLauncher, everyWorker, measure, nodeFlagsOf } from './harness.js';
+import { BENCH_DIR, bundleLauncher, everyWorker, goBenchMissing, goBenchPath, measure, nodeFlagsOf } from './harness.js';
 import { diffSnapshots, heapMarkdown } from './heapsnapshot-summary.js';
 
 const argv = process.argv.slice(2);
@@ -28,6 +30,18 @@ if (!PEERS.includes(peer)) throw new Error(`unknown peer ${peer}`);
 const workloads = (opt('workloads') ?? 'bulk1,bulk64,open,rtt,idle').split(',') as WorkloadName[];
 const outDir = join(BENCH_DIR, '.profile', peer);
 const nodeFlags = nodeFlagsOf(argv);
+if (peer === 'go-yamux') {
+  const missing = goBenchMissing();
+  if (missing) throw new Error(missing);
+  if (workloads.includes('idle')) throw new Error('go-yamux: no heap snapshots (idle); profile the other workloads');
+}
+
+/** `go tool pprof -top` of one Go driver profile: flat and cumulative CPU time per function. */
+function goTop(file: string, n: number): string {
+  const r = spawnSync('go', ['tool', 'pprof', '-top', `-nodecount=${n}`, goBenchPath(), file], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`go tool pprof ${file}: ${r.stderr || r.error?.message}`);
+  return r.stdout.trim();
+}
 
 async function main(): Promise<void> {
   rmSync(outDir, { recursive: true, force: true });
@@ -63,7 +77,14 @@ async function main(): Promise<void> {
       '',
     );
     for (const side of ['opener', 'acceptor'] as const) {
-      if (w === 'idle') {
+      if (peer === 'go-yamux') {
+        const file = join(dir, `${side}.pprof`);
+        md.push(
+          `### ${side} (${side === 'opener' ? 'sends and times' : 'receives and answers'}) — ${file.slice(BENCH_DIR.length + 1)}`,
+          '',
+        );
+        md.push('```', goTop(file, top), '```', '');
+      } else if (w === 'idle') {
         md.push(`### ${side}: heap snapshot diff (after opening ${sizes.idleChannels} channels minus before)`, '');
         md.push(
           heapMarkdown(

@@ -7,6 +7,9 @@
 // {"t":"opened"}, {"t":"result","figures":{...}}, {"t":"error","message":"..."}), from it on stdin
 // ({"t":"measure"}, {"t":"stop"}; end of stdin also stops). yamux logs go to stderr.
 //
+// With BENCH_CPU_PROFILE_DIR set (as `npm run bench:profile` sets it), the process writes a pprof CPU profile of its
+// whole life (set-up is a few milliseconds of it) to <dir>/<role>.pprof, closed before it exits on stop.
+//
 // The workloads follow bench/workloads.ts, with one difference forced by this yamux version (df201c7): after a
 // local Close, Read returns io.EOF as soon as the receive buffer is empty, so an opener cannot half-close first
 // and then read the answer. Openers therefore read what they wait for (the ACK, the echo) before they Close, and
@@ -21,7 +24,9 @@ import (
 	"io"
 	"net"
 	"os"
+	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"sort"
 	"strconv"
 	"strings"
@@ -440,6 +445,23 @@ func opener(workload string, sz sizes, port string) {
 	}
 }
 
+// profileCPU starts a CPU profile to $BENCH_CPU_PROFILE_DIR/<role>.pprof when that is set; the function it returns
+// ends the profile (if any) and exits 0.
+func profileCPU(role string) func() {
+	dir := os.Getenv("BENCH_CPU_PROFILE_DIR")
+	if dir == "" {
+		return func() { os.Exit(0) }
+	}
+	f, err := os.Create(filepath.Join(dir, role+".pprof"))
+	check(err)
+	check(pprof.StartCPUProfile(f))
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
+		os.Exit(0)
+	}
+}
+
 func main() {
 	if len(os.Args) < 5 {
 		fmt.Fprintln(os.Stderr, "usage: benchpeer acceptor|opener go-yamux <workload> <params-json> [port]")
@@ -452,6 +474,8 @@ func main() {
 		fmt.Fprintln(os.Stderr, "bad params:", err)
 		os.Exit(2)
 	}
+	role, workload := os.Args[1], os.Args[3]
+	exit := profileCPU(role)
 	go func() {
 		sc := bufio.NewScanner(os.Stdin)
 		for sc.Scan() {
@@ -465,12 +489,11 @@ func main() {
 			case "measure":
 				measure <- struct{}{}
 			case "stop":
-				os.Exit(0)
+				exit()
 			}
 		}
-		os.Exit(0)
+		exit()
 	}()
-	role, workload := os.Args[1], os.Args[3]
 	if role == "acceptor" {
 		acceptor(workload, params.Sizes)
 		select {} // the session ended: wait for stop
