@@ -5,7 +5,7 @@
  *
  * CPU: runs each workload once with the V8 CPU profiler on both sides (the same worker bundle as the benchmark;
  * frames are mapped back to src/ through its source map) and summarises each .cpuprofile (top self time, total time, self time by file).
- * `--peer go-yamux`: the Go driver's pprof CPU profile of each side instead, summarised by `go tool pprof -top`.
+ * `--peer go-yamux`: the Go driver's pprof CPU profile of each side instead, summarised by `go tool pprof -top` (no idle).
  * Memory: runs idle with a heap snapshot on each side before and after opening the channels and diffs them by
  * object kind, per channel. Raw files go to bench/.profile/, the summary to bench/profile.md (and stdout).
  */
@@ -27,7 +27,10 @@ const sizes = quick ? QUICK : FULL;
 const top = Number(opt('top') ?? 20);
 const peer = (opt('peer') ?? 'rxmux') as PeerName;
 if (!PEERS.includes(peer)) throw new Error(`unknown peer ${peer}`);
-const workloads = (opt('workloads') ?? 'bulk1,bulk64,open,rtt,idle').split(',') as WorkloadName[];
+// go-yamux has no heap snapshots: its default leaves idle out.
+const workloads = (opt('workloads') ?? (peer === 'go-yamux' ? 'bulk1,bulk64,open,rtt' : 'bulk1,bulk64,open,rtt,idle')).split(
+  ',',
+) as WorkloadName[];
 const outDir = join(BENCH_DIR, '.profile', peer);
 const nodeFlags = nodeFlagsOf(argv);
 if (peer === 'go-yamux') {
