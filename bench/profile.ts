@@ -27,16 +27,21 @@ const sizes = quick ? QUICK : FULL;
 const top = Number(opt('top') ?? 20);
 const peer = (opt('peer') ?? 'rxmux') as PeerName;
 if (!PEERS.includes(peer)) throw new Error(`unknown peer ${peer}`);
+const DEFAULT_WORKLOADS: WorkloadName[] = ['bulk1', 'bulk64', 'open', 'rtt', 'idle'];
 // go-yamux has no heap snapshots: its default leaves idle out.
-const workloads = (opt('workloads') ?? (peer === 'go-yamux' ? 'bulk1,bulk64,open,rtt' : 'bulk1,bulk64,open,rtt,idle')).split(
-  ',',
-) as WorkloadName[];
+const workloads =
+  (opt('workloads')?.split(',') as WorkloadName[] | undefined) ?? DEFAULT_WORKLOADS.filter((w) => peer !== 'go-yamux' || w !== 'idle');
 const outDir = join(BENCH_DIR, '.profile', peer);
 const nodeFlags = nodeFlagsOf(argv);
 if (peer === 'go-yamux') {
   const missing = goBenchMissing();
   if (missing) throw new Error(missing);
   if (workloads.includes('idle')) throw new Error('go-yamux: no heap snapshots (idle); profile the other workloads');
+}
+
+/** The heading of one side's CPU profile: its role and where the raw file is. */
+function profileHeading(side: 'opener' | 'acceptor', file: string): string {
+  return `### ${side} (${side === 'opener' ? 'sends and times' : 'receives and answers'}) — ${file.slice(BENCH_DIR.length + 1)}`;
 }
 
 /** `go tool pprof -top` of one Go driver profile: flat and cumulative CPU time per function. */
@@ -82,11 +87,7 @@ async function main(): Promise<void> {
     for (const side of ['opener', 'acceptor'] as const) {
       if (peer === 'go-yamux') {
         const file = join(dir, `${side}.pprof`);
-        md.push(
-          `### ${side} (${side === 'opener' ? 'sends and times' : 'receives and answers'}) — ${file.slice(BENCH_DIR.length + 1)}`,
-          '',
-        );
-        md.push('```', goTop(file, top), '```', '');
+        md.push(profileHeading(side, file), '', '```', goTop(file, top), '```', '');
       } else if (w === 'idle') {
         md.push(`### ${side}: heap snapshot diff (after opening ${sizes.idleChannels} channels minus before)`, '');
         md.push(
@@ -96,10 +97,7 @@ async function main(): Promise<void> {
         );
       } else {
         const file = join(dir, `${side}.cpuprofile`);
-        md.push(
-          `### ${side} (${side === 'opener' ? 'sends and times' : 'receives and answers'}) — ${file.slice(BENCH_DIR.length + 1)}`,
-          '',
-        );
+        md.push(profileHeading(side, file), '');
         md.push(summaryMarkdown(summarise(JSON.parse(readFileSync(file, 'utf8')), top)));
       }
     }
